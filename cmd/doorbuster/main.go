@@ -67,6 +67,7 @@ every invariant that matters on Black Friday.`,
 	root.SetErr(streams.ErrOut)
 	// One line per command; each command lives in its own file.
 	root.AddCommand(newVersionCmd(streams))
+	root.AddCommand(newFixturesCmd(streams))
 	return root
 }
 
