@@ -517,8 +517,11 @@ func (d *decoder) float(path string, n ast.Node) (float64, bool) {
 			return float64(i), true
 		}
 	case *ast.StringNode:
-		// A quoted number is still a mistake worth naming.
-		if _, err := strconv.ParseFloat(v.Value, 64); err == nil {
+		x, err := strconv.ParseFloat(v.Value, 64)
+		if err == nil && v.Token != nil && v.Token.Type == token.StringType && !math.IsNaN(x) && !math.IsInf(x, 0) {
+			return x, true // plain 1e-19: YAML calls it a string, JSON a number
+		}
+		if err == nil { // a quoted number is still a mistake worth naming
 			d.fail(path, n, "must be a number, not the string %q", v.Value)
 			return 0, false
 		}
