@@ -1,0 +1,237 @@
+package connector
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/doorbuster/doorbuster/connector/netsuite"
+)
+
+// fakeNetSuite is a minimal NetSuite REST stand-in for unit tests: canned SuiteQL
+// views, governanceLimits, and a record store that logs every write. Integration tests
+// use the real simulator instead.
+type fakeNetSuite struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	log     []string                                             // "PUT cashSale/eid:X", "POST customer", in order
+	records map[string]map[string]any                            // "cashSale/eid:X" → body (last written)
+	nextID  int                                                  // internal ids for new records
+	ids     map[string]string                                    // "cashSale/eid:X" → internal id
+	fail    func(method, path string) (int, string, http.Header) // inject a reply; status 0 = none
+	limit   int
+}
+
+var fakeViews = map[string][]map[string]any{
+	"salestaxitem": {
+		{"id": "1", "itemid": "CA-SF", "rate": 8.625},
+		{"id": "2", "itemid": "NON-TAXABLE", "rate": 0},
+		{"id": "3", "itemid": "NY-NYC", "rate": 8.875},
+	},
+	"paymentmethod": {
+		{"id": "1", "name": "Cash", "methodtype": "cash"},
+		{"id": "2", "name": "Card", "methodtype": "card"},
+		{"id": "3", "name": "Gift Certificate", "methodtype": "gift_card"},
+	},
+	"location": {
+		{"id": "10", "name": "Store 1", "subsidiary": "1", "locationtype": "store", "taxcode": "1"},
+		{"id": "11", "name": "Store 2", "subsidiary": "1", "locationtype": "store", "taxcode": "3"},
+		{"id": "20", "name": "Warehouse", "subsidiary": "1", "locationtype": "warehouse", "taxcode": nil},
+	},
+	"item": {
+		{"id": "100", "itemid": "SKU-A", "upccode": "012345678905", "displayname": "Apple", "baseprice": 10.0, "istaxable": "T", "salestaxcode": "1"},
+		{"id": "101", "itemid": "SKU-B", "upccode": "036000291452", "displayname": "Bread", "baseprice": 0.99, "istaxable": "F", "salestaxcode": "2"},
+		{"id": "102", "itemid": "SKU-C", "upccode": "042100005264", "displayname": "Cheese", "baseprice": 3.33, "istaxable": "T", "salestaxcode": "1"},
+	},
+	"inventoryitemlocations": {
+		{"item": "100", "location": "10", "quantityonhand": 50.0},
+		{"item": "101", "location": "10", "quantityonhand": 7.0},
+		{"item": "100", "location": "11", "quantityonhand": 5.0},
+	},
+}
+
+var fromRe = regexp.MustCompile(`(?i)FROM\s+(\w+)(?:\s+WHERE\s+location\s*=\s*(\d+))?`)
+
+func newFakeNetSuite(t *testing.T) *fakeNetSuite {
+	f := &fakeNetSuite{t: t, records: map[string]map[string]any{}, ids: map[string]string{}, nextID: 5000, limit: 5}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeNetSuite) creds() netsuite.Credentials {
+	return netsuite.Credentials{AccountID: "TSTDRV1", ConsumerKey: "ck", ConsumerSecret: "cs", TokenID: "tk", TokenSecret: "ts"}
+}
+
+func (f *fakeNetSuite) serve(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "OAuth ") || !strings.Contains(r.Header.Get("Authorization"), `oauth_signature_method="HMAC-SHA256"`) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	path := strings.TrimPrefix(r.URL.Path, "/services/rest/")
+	f.mu.Lock()
+	fail := f.fail
+	f.mu.Unlock()
+	if fail != nil {
+		if status, b, h := fail(r.Method, path); status != 0 {
+			for k, v := range h {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(status)
+			io.WriteString(w, b)
+			return
+		}
+	}
+	switch {
+	case path == "system/v1/governanceLimits":
+		fmt.Fprintf(w, `{"accountConcurrencyLimit":%d,"accountUnallocatedConcurrencyLimit":%d}`, f.limit, f.limit)
+	case path == "query/v1/suiteql":
+		f.suiteql(w, r, body)
+	case strings.HasPrefix(path, "record/v1/"):
+		f.record(w, r, strings.TrimPrefix(path, "record/v1/"), body)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+	}
+}
+
+func (f *fakeNetSuite) suiteql(w http.ResponseWriter, r *http.Request, body []byte) {
+	var q struct{ Q string }
+	json.Unmarshal(body, &q)
+	m := fromRe.FindStringSubmatch(q.Q)
+	if m == nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	var rows []map[string]any
+	for _, row := range fakeViews[strings.ToLower(m[1])] {
+		if m[2] != "" && row["location"] != m[2] {
+			continue
+		}
+		rows = append(rows, row)
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	end := min(len(rows), offset+limit)
+	page := []map[string]any{}
+	if offset < end {
+		page = rows[offset:end]
+	}
+	json.NewEncoder(w).Encode(map[string]any{"items": page, "hasMore": end < len(rows), "count": len(page), "offset": offset, "totalResults": len(rows)})
+}
+
+func (f *fakeNetSuite) record(w http.ResponseWriter, r *http.Request, rest string, body []byte) {
+	var b map[string]any
+	if err := json.Unmarshal(body, &b); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var key string
+	switch r.Method {
+	case http.MethodPut:
+		key = rest
+		f.log = append(f.log, "PUT "+rest)
+	case http.MethodPost:
+		f.log = append(f.log, "POST "+rest)
+		f.nextID++
+		key = rest + "/" + strconv.Itoa(f.nextID)
+		f.ids[key] = strconv.Itoa(f.nextID)
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	id, ok := f.ids[key]
+	if !ok {
+		f.nextID++
+		id = strconv.Itoa(f.nextID)
+		f.ids[key] = id
+	}
+	f.records[key] = b
+	typ, _, _ := strings.Cut(rest, "/")
+	w.Header().Set("Location", f.srv.URL+"/services/rest/record/v1/"+typ+"/"+id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// writes returns the write log.
+func (f *fakeNetSuite) writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+// body returns the body last written under key, e.g. "cashSale/eid:T1".
+func (f *fakeNetSuite) body(key string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.records[key]
+}
+
+func (f *fakeNetSuite) setFail(fn func(method, path string) (int, string, http.Header)) {
+	f.mu.Lock()
+	f.fail = fn
+	f.mu.Unlock()
+}
+
+// fakeGateway records refunds, replaying by Idempotency-Key as Stripe does.
+type fakeGateway struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	calls   []url.Values // form of every refund call
+	keys    []string     // Idempotency-Key of every call ("" if none)
+	byKey   map[string]string
+	refunds int
+	fail    func() int // status to answer instead, 0 = none
+}
+
+func newFakeGateway(t *testing.T) *fakeGateway {
+	g := &fakeGateway{byKey: map[string]string{}}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer sk_test_fake" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		r.ParseForm()
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.calls = append(g.calls, r.PostForm)
+		key := r.Header.Get("Idempotency-Key")
+		g.keys = append(g.keys, key)
+		if g.fail != nil {
+			if s := g.fail(); s != 0 {
+				w.WriteHeader(s)
+				io.WriteString(w, `{"error":{"type":"api_error","message":"injected"}}`)
+				return
+			}
+		}
+		id, ok := g.byKey[key]
+		if !ok || key == "" {
+			g.refunds++
+			id = fmt.Sprintf("re_%d", g.refunds)
+			if key != "" {
+				g.byKey[key] = id
+			}
+		}
+		amount, _ := strconv.Atoi(r.PostForm.Get("amount"))
+		fmt.Fprintf(w, `{"id":%q,"object":"refund","amount":%d,"payment_intent":%q,"status":"succeeded"}`, id, amount, r.PostForm.Get("payment_intent"))
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *fakeGateway) snapshot() (calls []url.Values, keys []string, made int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]url.Values(nil), g.calls...), append([]string(nil), g.keys...), g.refunds
+}
