@@ -152,7 +152,11 @@ func (b *tracedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close drains up to 256 KiB of an unread body first, as k6 reads every body, so that the
+// connection can be reused.
 func (b *tracedBody) Close() error {
+	n, _ := io.CopyN(io.Discard, b.rc, 256<<10)
+	b.n += n
 	err := b.rc.Close()
 	b.done(nil)
 	return err

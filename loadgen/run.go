@@ -109,6 +109,7 @@ func (e *Engine) Run(ctx context.Context, p Plan) (*Result, error) {
 	e.mu.Lock()
 	if e.current != nil {
 		e.mu.Unlock()
+		r.stopHard()
 		return nil, ErrRunning
 	}
 	e.current = r
@@ -155,6 +156,8 @@ func (e *Engine) prepare(ctx context.Context, p Plan) (*run, error) {
 		}
 	}
 	r := &run{e: e, plan: p, thresholds: ths, builtin: lookupBuiltins(e.reg)}
+	r.hard, r.stopHard = context.WithCancel(context.WithoutCancel(ctx))
+	r.graceful, r.stopGrace = context.WithCancelCause(r.hard)
 	seen := map[string]bool{}
 	for i, s := range p.Scenarios {
 		s, err := s.withDefaults()
@@ -176,8 +179,6 @@ func (e *Engine) prepare(ctx context.Context, p Plan) (*run, error) {
 
 func (r *run) execute(ctx context.Context) (*Result, error) {
 	p := r.plan
-	r.hard, r.stopHard = context.WithCancel(context.WithoutCancel(ctx))
-	r.graceful, r.stopGrace = context.WithCancelCause(r.hard)
 	stopWatch := context.AfterFunc(ctx, func() { r.stopWith("graceful", false) })
 	defer stopWatch()
 

@@ -364,27 +364,43 @@ func (sr *scenarioRun) runRampingVUs(begin time.Time, stopNew, iterCtx context.C
 	wg.Wait()
 }
 
+// arrivalVU is a VU of an arrival-rate scenario with its own goroutine.
+type arrivalVU struct {
+	vu   *VU
+	jobs chan time.Time // the intended start of the next iteration
+}
+
 func (sr *scenarioRun) runArrivals(begin time.Time, stopNew, iterCtx context.Context) {
 	seg := sr.r.plan.Segment.norm()
 	n := int64(seg.Count)
-	work := make(chan time.Time) // unbuffered: a send succeeds only on a free VU
+	free := make(chan *arrivalVU, sr.maxVUs) // VUs waiting for work
 	var wg sync.WaitGroup
-	serve := func(vu *VU, first time.Time) {
-		if !first.IsZero() {
+	var all []*arrivalVU
+	serve := func(a *arrivalVU) {
+		for t := range a.jobs {
 			sr.active.Add(1)
-			sr.iterate(vu, iterCtx, first)
+			sr.iterate(a.vu, iterCtx, t)
 			sr.active.Add(-1)
+			free <- a
 		}
-		for t := range work {
-			sr.active.Add(1)
-			sr.iterate(vu, iterCtx, t)
-			sr.active.Add(-1)
-		}
+	}
+	start := func(vu *VU) *arrivalVU {
+		a := &arrivalVU{vu: vu, jobs: make(chan time.Time, 1)}
+		all = append(all, a)
+		wg.Go(func() { serve(a) })
+		return a
 	}
 	for _, vu := range sr.initial {
-		wg.Go(func() { serve(vu, time.Time{}) })
+		free <- start(vu)
 	}
-	allocated := len(sr.initial)
+	// VUs allocated during the run come back through newVUs with their first job.
+	type allocated struct {
+		vu    *VU
+		first time.Time
+	}
+	newVUs := make(chan allocated, sr.maxVUs)
+	var allocWG sync.WaitGroup
+	nAlloc := len(sr.initial)
 	var pending int64
 	lastDrop := time.Now()
 	flushDrops := func() {
@@ -402,24 +418,31 @@ func (sr *scenarioRun) runArrivals(begin time.Time, stopNew, iterCtx context.Con
 			break
 		}
 		intended := begin.Add(at)
-		if !sleepUntil(stopNew, timer, intended) {
+		// The schedule bounds the arrivals; only a stop of the run ends them early (an
+		// arrival due exactly at the end still starts).
+		if !sleepUntil(sr.r.graceful, timer, intended) {
 			break
 		}
+		for len(newVUs) > 0 { // adopt VUs allocated meanwhile
+			nv := <-newVUs
+			start(nv.vu).jobs <- nv.first
+		}
 		select {
-		case work <- intended:
+		case a := <-free:
+			a.jobs <- intended
 			continue
 		default:
 		}
-		if allocated < sr.maxVUs {
-			allocated++
-			wg.Go(func() {
+		if nAlloc < sr.maxVUs {
+			nAlloc++
+			allocWG.Go(func() {
 				vu, err := sr.allocVU(stopNew)
 				if err != nil {
 					sr.r.e.log.Warn("loadgen: cannot allocate a VU; arrival dropped", "scenario", sr.s.Name, "err", err)
 					sr.drop(1)
 					return
 				}
-				serve(vu, intended)
+				newVUs <- allocated{vu, intended}
 			})
 			continue
 		}
@@ -429,7 +452,19 @@ func (sr *scenarioRun) runArrivals(begin time.Time, stopNew, iterCtx context.Con
 		}
 	}
 	flushDrops()
-	close(work)
+	<-stopNew.Done() // k6 keeps the scenario for its whole duration
+	allocWG.Wait()
+	close(newVUs)
+	for nv := range newVUs {
+		if sr.r.graceful.Err() != nil { // stopped early: no new iterations
+			sr.drop(1)
+			continue
+		}
+		start(nv.vu).jobs <- nv.first
+	}
+	for _, a := range all {
+		close(a.jobs)
+	}
 	wg.Wait()
 }
 

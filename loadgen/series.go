@@ -94,19 +94,7 @@ func (r *run) result(end time.Time) *Result {
 	for _, sr := range r.scenarios {
 		res.Scenarios = append(res.Scenarios, sr.result())
 	}
-	for _, m := range r.e.reg.All() {
-		res.MetricTypes[m.Name] = MetricInfo{Type: m.Type, Contains: m.Contains}
-	}
-	c := r.col // done: safe to read
-	for _, s := range c.all() {
-		res.Series = append(res.Series, snapshotSeries(s))
-	}
-	sortSeries(res.Series)
-	for m, tl := range c.lines {
-		tl.closeBefore(1 << 62)
-		res.TimeSeries[m.Name] = tl.points
-	}
-	res.Thresholds = res.evaluateThresholds()
+	res.fill(r.e.reg, r.col) // the collector is done: safe to read
 	if res.Stopped == "threshold" {
 		for i := range res.Thresholds {
 			t := &res.Thresholds[i]
@@ -116,6 +104,23 @@ func (r *run) result(end time.Time) *Result {
 		}
 	}
 	return res
+}
+
+// fill takes the metrics, series and time series of a finished collector and evaluates
+// the thresholds.
+func (res *Result) fill(reg *Registry, c *collector) {
+	for _, m := range reg.All() {
+		res.MetricTypes[m.Name] = MetricInfo{Type: m.Type, Contains: m.Contains}
+	}
+	for _, s := range c.all() {
+		res.Series = append(res.Series, snapshotSeries(s))
+	}
+	sortSeries(res.Series)
+	for m, tl := range c.lines {
+		tl.closeBefore(1 << 62)
+		res.TimeSeries[m.Name] = tl.points
+	}
+	res.Thresholds = res.evaluateThresholds()
 }
 
 func sortSeries(ss []*SeriesSnapshot) {
