@@ -3,7 +3,6 @@ package faults
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand"
 	"net/http"
@@ -60,7 +59,7 @@ type Option func(*Engine)
 // WithClock sets the engine's clock (default time.Now); windows and event times use it.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
-// WithLogger sets where injected faults are logged (default: discarded).
+// WithLogger sets where injected faults are logged (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 
 // WithEventLimit sets how many recent events the engine keeps for Events (default 10000).
@@ -80,7 +79,7 @@ func New(target Target, seed int64, opts ...Option) *Engine {
 	e := &Engine{
 		target: target,
 		now:    time.Now,
-		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:    slog.Default(),
 		limit:  defaultEventLimit,
 		rng:    rand.New(rand.NewSource(seed)),
 		injected: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -16,6 +16,6 @@ func (*LostResponse) Name() string { return "lostResponse" }
 func (*LostResponse) Apply(x *Exchange) {
 	x.Next(newRecorder())
 	if err := resetConn(x.W); err != nil {
-		x.Log.Debug("faults: lostResponse could not reset the connection", "rule", x.Rule, "err", err)
+		x.Log.Warn("faults: lostResponse could not reset the connection", "rule", x.Rule, "err", err)
 	}
 }

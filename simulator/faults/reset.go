@@ -14,6 +14,6 @@ func (*Reset) Name() string { return "reset" }
 // Apply resets the connection.
 func (*Reset) Apply(x *Exchange) {
 	if err := resetConn(x.W); err != nil {
-		x.Log.Debug("faults: reset could not reset the connection", "rule", x.Rule, "err", err)
+		x.Log.Warn("faults: reset could not reset the connection", "rule", x.Rule, "err", err)
 	}
 }

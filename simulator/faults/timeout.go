@@ -23,7 +23,7 @@ func (*Timeout) Name() string { return "timeout" }
 func (t *Timeout) Apply(x *Exchange) {
 	sleep(x.R.Context(), time.Duration(t.Duration))
 	if err := closeConn(x.W); err != nil {
-		x.Log.Debug("faults: timeout could not close the connection", "rule", x.Rule, "err", err)
+		x.Log.Warn("faults: timeout could not close the connection", "rule", x.Rule, "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -280,5 +281,31 @@ func TestAdminAndMetricsPathsAreNeverFaulted(t *testing.T) {
 	}
 	if resp, _, _, err := w.do("GET", "/x"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("after clearing: %v", err)
+	}
+}
+
+func TestSameSeedSameFaultsOnTheWire(t *testing.T) {
+	statuses := func(seed int64) []int {
+		rules := []Rule{
+			{Name: "err", Target: Gateway, Effect: &HTTPError{Status: 500}, Probability: 0.3},
+			{Name: "thr", Target: Gateway, Effect: &Throttle{}, Probability: 0.3},
+		}
+		w := newWorld(t, New(Gateway, seed), rules...)
+		var out []int
+		for range 40 {
+			resp, _, _, err := w.do("POST", "/v1/payment_intents")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, resp.StatusCode)
+		}
+		return out
+	}
+	a, b := statuses(99), statuses(99)
+	if !slices.Equal(a, b) {
+		t.Errorf("same seed, different answers:\n%v\n%v", a, b)
+	}
+	if !slices.Contains(a, 500) || !slices.Contains(a, 429) || !slices.Contains(a, 200) {
+		t.Errorf("answers %v, want a mix of 200, 429 and 500", a)
 	}
 }
