@@ -231,6 +231,7 @@ func parseTime(s sql.NullString) time.Time {
 // server anyway) and a small pool of read-only connections for GETs and lists.
 type books struct {
 	path   string
+	dsn    string
 	w      *sql.DB
 	r      *sql.DB
 	tmpDir string // removed on close, when the books live in a temporary file
@@ -255,6 +256,7 @@ func openBooks(ctx context.Context, path string, world *fixtures.World, now time
 		}
 	}
 	dsn := "file:" + b.path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	b.dsn = dsn
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		b.close()
@@ -339,9 +341,19 @@ func (b *books) reset(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// export writes a consistent snapshot of the books to dst, which must not exist.
+// export writes a consistent snapshot of the books to dst, which must not exist. It runs
+// on a connection of its own (the read pool is query-only, which VACUUM INTO refuses), as
+// a read transaction: writers carry on meanwhile.
 func (b *books) export(ctx context.Context, dst string) error {
-	if _, err := b.r.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("gateway books: export to %s: the file exists", dst)
+	}
+	db, err := sql.Open("sqlite", b.dsn)
+	if err != nil {
+		return fmt.Errorf("gateway books: export: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
 		return fmt.Errorf("gateway books: export to %s: %w", dst, err)
 	}
 	return nil
