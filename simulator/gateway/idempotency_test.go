@@ -120,7 +120,9 @@ func TestIdempotencyConcurrent409(t *testing.T) {
 		return nil
 	}
 	done := make(chan reply, 1)
-	go func() { done <- h.do("POST", "/v1/payment_intents", "amount=1000&currency=usd", "Idempotency-Key", "K") }()
+	go func() {
+		done <- h.do("POST", "/v1/payment_intents", "amount=1000&currency=usd", "Idempotency-Key", "K")
+	}()
 	select {
 	case <-entered:
 	case <-time.After(10 * time.Second):
@@ -130,7 +132,9 @@ func TestIdempotencyConcurrent409(t *testing.T) {
 	wantError(t, r, http.StatusConflict, errIdempotency, "idempotency_key_in_use")
 	// Another key is not blocked by the first (it waits for the books, then succeeds).
 	other := make(chan reply, 1)
-	go func() { other <- h.do("POST", "/v1/payment_intents", "amount=1000&currency=usd", "Idempotency-Key", "K-other") }()
+	go func() {
+		other <- h.do("POST", "/v1/payment_intents", "amount=1000&currency=usd", "Idempotency-Key", "K-other")
+	}()
 	close(proceed)
 	first := <-done
 	if first.status != http.StatusOK {
