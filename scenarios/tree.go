@@ -107,9 +107,20 @@ func tokenPos(tk *token.Token) pos {
 	return pos{tk.Position.Line, tk.Position.Column}
 }
 
+// nodePos returns where a node starts. A block mapping's own token is the ':' of its first
+// entry, so its first key stands for it.
 func nodePos(n ast.Node) pos {
-	if n == nil {
+	switch m := n.(type) {
+	case nil:
 		return pos{1, 1}
+	case *ast.MappingNode:
+		if !m.IsFlowStyle && len(m.Values) > 0 && m.Values[0].Key != nil {
+			return nodePos(m.Values[0].Key)
+		}
+	case *ast.MappingValueNode:
+		if m.Key != nil {
+			return nodePos(m.Key)
+		}
 	}
 	return tokenPos(n.GetToken())
 }
@@ -149,11 +160,14 @@ func (c *converter) value(n ast.Node, ptr string, depth int) (any, error) {
 	case *ast.DocumentNode:
 		return c.value(n.Body, ptr, depth)
 	case *ast.AnchorNode:
+		c.t.val[ptr] = nodePos(n.Value)
+		v, err := c.value(n.Value, ptr, depth)
+		// Registered once its node is complete: an alias inside the node it names would
+		// make a cycle, so it refers to no anchor.
 		if n.Name != nil {
 			c.anchors[n.Name.GetToken().Value] = n.Value
 		}
-		c.t.val[ptr] = nodePos(n.Value)
-		return c.value(n.Value, ptr, depth)
+		return v, err
 	case *ast.AliasNode:
 		name := ""
 		if n.Value != nil {
