@@ -65,7 +65,7 @@ func parseTree(data []byte) (*tree, *Problem) {
 	if len(data) > maxFileSize {
 		return nil, &Problem{Line: 1, Col: 1, Msg: fmt.Sprintf("file is %d bytes, more than the %d a scenario file may have", len(data), maxFileSize)}
 	}
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parseYAML(data)
 	if err != nil {
 		p := syntaxProblem(err)
 		return nil, &p
@@ -98,6 +98,17 @@ func parseTree(data []byte) (*tree, *Problem) {
 	}
 	c.t.root = v
 	return c.t, nil
+}
+
+// parseYAML runs the YAML parser, turning a panic in it (third-party code fed with outside
+// input) into an error.
+func parseYAML(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("cannot parse: %v", p)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
 }
 
 func tokenPos(tk *token.Token) pos {
