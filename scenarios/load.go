@@ -199,6 +199,3 @@ func (f *File) FixturesPath() string {
 	}
 	return filepath.Join(filepath.Dir(f.path), f.Fixtures.File)
 }
-
-// readFile is os.ReadFile, named for tests.
-var readFile = os.ReadFile

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -118,7 +119,7 @@ func TestTreeMatchesYAMLDecoder(t *testing.T) {
 		"anchors": []byte("base: &b {rate: 2, timeUnit: 1s}\nx:\n  <<: *b\n  rate: 3\nlist: [*b, {a: ~}]\nn: -4\nf: 1.5\nbig: 18446744073709551615\ns: !!str 12\nlit: |\n  two\n  lines\n"),
 	}
 	for _, p := range shippedFiles(t) {
-		data, err := readFile(p)
+		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
