@@ -1165,11 +1165,11 @@ func (p *parser) nameOrCall() (expr, error) {
 		return expr{}, p.unexpected("a column name")
 	}
 	p.next()
-	if isOp(p.peek(), "(") {
-		return p.call(first.up+"."+second.up, first)
-	}
 	if isOp(p.peek(), "(") && isOp(p.peekAt(1), "+") && isOp(p.peekAt(2), ")") {
 		return expr{}, p.unsupported(p.peek().pos, "(+)")
+	}
+	if isOp(p.peek(), "(") {
+		return p.call(first.up+"."+second.up, first)
 	}
 	if isOp(p.peek(), ".") {
 		return expr{}, p.unexpected("an operator")
