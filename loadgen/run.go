@@ -15,7 +15,7 @@ import (
 // builtins are the built-in metrics of a run.
 type builtins struct {
 	vus, vusMax, iterations, iterDuration, iterLatency, dropped, checks *Metric
-	httpReqs, httpDuration, httpBlocked, httpConnecting, httpSending, httpWaiting,
+	httpReqs, httpDuration, httpBlocked, httpConnecting, httpTLS, httpSending, httpWaiting,
 	httpReceiving, httpFailed, dataSent, dataReceived *Metric
 }
 
@@ -32,7 +32,7 @@ func lookupBuiltins(reg *Registry) builtins {
 		iterDuration: g(MetricIterationDuration), iterLatency: g(MetricIterationLatency),
 		dropped: g(MetricDroppedIterations), checks: g(MetricChecks),
 		httpReqs: g(MetricHTTPReqs), httpDuration: g(MetricHTTPReqDuration),
-		httpBlocked: g(MetricHTTPReqBlocked), httpConnecting: g(MetricHTTPReqConnecting),
+		httpBlocked: g(MetricHTTPReqBlocked), httpConnecting: g(MetricHTTPReqConnecting), httpTLS: g(MetricHTTPReqTLS),
 		httpSending: g(MetricHTTPReqSending), httpWaiting: g(MetricHTTPReqWaiting),
 		httpReceiving: g(MetricHTTPReqReceiving), httpFailed: g(MetricHTTPReqFailed),
 		dataSent: g(MetricDataSent), dataReceived: g(MetricDataReceived),
