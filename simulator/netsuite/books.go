@@ -1,0 +1,383 @@
+package netsuite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/doorbuster/doorbuster/fixtures"
+
+	_ "modernc.org/sqlite" // driver "sqlite"
+)
+
+// The books are one SQLite file (WAL). Base tables hold the state; views named like
+// NetSuite's SuiteQL tables present it to SuiteQL. The invariant checker reads the base
+// tables. Money is INTEGER cents in base tables (columns ending in _cents) and decimal
+// in the views; quantities and average costs are REAL; dates are TEXT: tran dates
+// 'YYYY-MM-DD', server times RFC 3339 UTC with milliseconds ('2024-11-29T10:00:00.123Z',
+// so they sort as text). Ids are INTEGER internal ids; every transaction type shares one
+// id space, so transactions.id is unique across types.
+//
+// Sign conventions: line quantities and amounts are stored as entered (a cash refund's
+// lines are positive); the direction of money is in gl_lines (debit_cents, credit_cents,
+// both ≥ 0, one of them 0) and the direction of stock in inventory_moves.quantity
+// (+ into the location, − out of it).
+const booksSchema = `
+-- records: every record of the record API, in the JSON form NetSuite accepts
+-- (references by id, sublists as {"items": [...]}, defaults filled in).
+CREATE TABLE records (
+	type             TEXT    NOT NULL, -- REST record type, e.g. 'cashSale', 'customer'
+	id               INTEGER NOT NULL, -- internal id
+	externalid       TEXT,             -- NULL when none; unique per type
+	body             TEXT    NOT NULL, -- canonical JSON body
+	createddate      TEXT    NOT NULL, -- server time the record was created
+	lastmodifieddate TEXT    NOT NULL, -- server time of the last change that changed the body
+	PRIMARY KEY (type, id)
+);
+CREATE UNIQUE INDEX records_externalid ON records (type, externalid) WHERE externalid IS NOT NULL;
+
+-- id_sequences: the next internal id per id family (a record type, or 'transaction' for all transactions).
+CREATE TABLE id_sequences (family TEXT PRIMARY KEY, next_id INTEGER NOT NULL);
+
+CREATE TABLE subsidiaries (
+	id INTEGER PRIMARY KEY, name TEXT NOT NULL, country TEXT, currency TEXT, externalid TEXT
+);
+CREATE TABLE locations (
+	id INTEGER PRIMARY KEY, name TEXT NOT NULL, subsidiary INTEGER,
+	kind TEXT,          -- 'store' or 'warehouse'
+	taxcode INTEGER,    -- the jurisdiction's sales tax code (tax_codes.id)
+	city TEXT, state TEXT, timezone TEXT, externalid TEXT
+);
+CREATE TABLE accounts (
+	id INTEGER PRIMARY KEY, number TEXT, name TEXT NOT NULL,
+	type TEXT NOT NULL, -- NetSuite account type: Bank, OthCurrAsset, OthCurrLiab, Income, COGS, Expense
+	role TEXT,          -- the posting role from the world ('undepositedFunds', 'income', 'cogs', …) or NULL
+	externalid TEXT
+);
+CREATE TABLE tax_codes (
+	id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+	rate REAL NOT NULL, -- percent: 8.625 means 8.625 %
+	jurisdiction TEXT, externalid TEXT
+);
+CREATE TABLE payment_methods (
+	id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+	kind TEXT,          -- 'card', 'cash', 'gift_card'
+	account INTEGER,    -- the account it debits; NULL: undeposited funds
+	externalid TEXT
+);
+CREATE TABLE items (
+	id INTEGER PRIMARY KEY, itemid TEXT NOT NULL, upccode TEXT, displayname TEXT,
+	baseprice_cents INTEGER NOT NULL DEFAULT 0,
+	averagecost REAL NOT NULL DEFAULT 0, -- starting cost at a location that has no inventory row yet
+	taxable INTEGER NOT NULL DEFAULT 1, taxcode INTEGER, weighed INTEGER NOT NULL DEFAULT 0,
+	incomeaccount INTEGER, cogsaccount INTEGER, assetaccount INTEGER, externalid TEXT
+);
+CREATE INDEX items_upccode ON items (upccode);
+CREATE INDEX items_itemid ON items (itemid);
+CREATE TABLE customers (
+	id INTEGER PRIMARY KEY, entityid TEXT, externalid TEXT, firstname TEXT, lastname TEXT,
+	companyname TEXT, email TEXT, phone TEXT, loyaltyid TEXT, subsidiary INTEGER
+);
+CREATE INDEX customers_externalid ON customers (externalid);
+CREATE INDEX customers_email ON customers (email);
+
+-- inventory: on hand and average cost per item and location (multi-location inventory).
+CREATE TABLE inventory (
+	item        INTEGER NOT NULL,
+	location    INTEGER NOT NULL,
+	onhand      REAL    NOT NULL, -- may go below zero (selling below zero is allowed)
+	averagecost REAL    NOT NULL, -- per unit; re-weighted by receipts, unchanged by sales
+	PRIMARY KEY (item, location)
+) WITHOUT ROWID;
+
+-- transactions: one row per transaction record (header and totals).
+CREATE TABLE transactions (
+	id               INTEGER PRIMARY KEY,
+	recordtype       TEXT NOT NULL, -- REST record type: 'cashSale', 'cashRefund', …
+	type             TEXT NOT NULL, -- NetSuite type code: 'CashSale', 'CashRfnd', 'SalesOrd', 'ItemShip', 'InvTrnfr', 'InvAdjst', 'Journal'
+	tranid           TEXT,
+	externalid       TEXT,
+	trandate         TEXT NOT NULL, -- 'YYYY-MM-DD'
+	subsidiary       INTEGER,
+	location         INTEGER,
+	entity           INTEGER,       -- customer id or NULL
+	paymentmethod    INTEGER,
+	createdfrom      INTEGER,       -- the sale a refund reverses, the order a fulfillment ships
+	total_cents      INTEGER NOT NULL DEFAULT 0, -- lines + tax (what the customer paid or got back)
+	subtotal_cents   INTEGER NOT NULL DEFAULT 0, -- sum of line amounts
+	tax_cents        INTEGER NOT NULL DEFAULT 0, -- sum of line tax
+	memo             TEXT,
+	register         TEXT,          -- custbody_pos_register
+	cashier          TEXT,          -- custbody_pos_cashier
+	createddate      TEXT NOT NULL,
+	lastmodifieddate TEXT NOT NULL
+);
+CREATE INDEX transactions_externalid ON transactions (recordtype, externalid);
+CREATE INDEX transactions_entity ON transactions (entity);
+CREATE INDEX transactions_createdfrom ON transactions (createdfrom);
+CREATE INDEX transactions_trandate ON transactions (trandate);
+
+-- transaction_lines: item, inventory and journal lines.
+CREATE TABLE transaction_lines (
+	transaction_id INTEGER NOT NULL,
+	sublist      TEXT    NOT NULL, -- 'item', 'inventory', 'line'
+	line         INTEGER NOT NULL, -- the line number in the record body
+	item         INTEGER,
+	location     INTEGER,          -- the line's location (the body's when the line has none)
+	tolocation   INTEGER,          -- inventory transfers: the receiving location
+	quantity     REAL,
+	rate         REAL,
+	amount_cents INTEGER NOT NULL DEFAULT 0,
+	taxcode      INTEGER,
+	tax_cents    INTEGER NOT NULL DEFAULT 0,
+	restock      INTEGER,          -- cash refunds: 1 when the goods went back on hand
+	unitcost     REAL,             -- cost per unit the line moved stock at
+	cost_cents   INTEGER NOT NULL DEFAULT 0, -- COGS or inventory value of the line
+	account      INTEGER,          -- journal lines
+	debit_cents  INTEGER NOT NULL DEFAULT 0, -- journal lines
+	credit_cents INTEGER NOT NULL DEFAULT 0, -- journal lines
+	PRIMARY KEY (transaction_id, sublist, line)
+);
+CREATE INDEX transaction_lines_item ON transaction_lines (item);
+
+-- gl_lines: the accounting lines; every transaction's debits equal its credits.
+CREATE TABLE gl_lines (
+	transaction_id INTEGER NOT NULL,
+	seq          INTEGER NOT NULL,
+	line         INTEGER,          -- the transaction line it comes from, NULL for header amounts
+	account      INTEGER NOT NULL,
+	debit_cents  INTEGER NOT NULL,
+	credit_cents INTEGER NOT NULL,
+	role         TEXT NOT NULL,    -- 'payment', 'giftcert', 'income', 'tax', 'cogs', 'asset', 'adjustment', 'journal'
+	PRIMARY KEY (transaction_id, seq)
+);
+CREATE INDEX gl_lines_account ON gl_lines (account);
+
+-- tenders: what paid (or was refunded by) each cash sale and cash refund.
+CREATE TABLE tenders (
+	transaction_id INTEGER NOT NULL,
+	seq           INTEGER NOT NULL,
+	source        TEXT NOT NULL, -- 'paymentMethod' (the body field), 'custbody_pos_tenders', 'giftCertRedemption'
+	paymentmethod INTEGER,       -- NULL for gift certificates and for undeposited funds
+	kind          TEXT,          -- 'card', 'cash', 'gift_card' or NULL
+	account       INTEGER NOT NULL,
+	amount_cents  INTEGER NOT NULL,
+	pnrefnum      TEXT,          -- card: the gateway payment intent id
+	authcode      TEXT,          -- gift certificate code
+	PRIMARY KEY (transaction_id, seq)
+);
+CREATE INDEX tenders_pnrefnum ON tenders (pnrefnum);
+
+-- inventory_moves: every change of on hand a transaction made, in order.
+CREATE TABLE inventory_moves (
+	transaction_id INTEGER NOT NULL,
+	seq         INTEGER NOT NULL,
+	line        INTEGER,
+	item        INTEGER NOT NULL,
+	location    INTEGER NOT NULL,
+	quantity    REAL    NOT NULL, -- + into the location, − out of it
+	unitcost    REAL    NOT NULL, -- cost per unit of the move
+	value_cents INTEGER NOT NULL, -- |quantity| × unitcost, rounded
+	reweighs    INTEGER NOT NULL, -- 1 when the move re-weighted the average cost (a receipt)
+	prevcost    REAL    NOT NULL, -- average cost before the move (to reverse it)
+	PRIMARY KEY (transaction_id, seq)
+);
+CREATE INDEX inventory_moves_item ON inventory_moves (item, location);
+
+-- Views for SuiteQL, named like NetSuite's tables, lower-case columns, money in decimals.
+CREATE VIEW subsidiary AS
+	SELECT id, name, country, currency, externalid, 'F' AS isinactive FROM subsidiaries;
+CREATE VIEW location AS
+	SELECT id, name, subsidiary, kind AS locationtype, taxcode, city, state, timezone, externalid,
+	       'F' AS isinactive FROM locations;
+CREATE VIEW account AS
+	SELECT id, number AS acctnumber, name AS accountsearchdisplayname, name AS fullname,
+	       type AS accttype, externalid, 'F' AS isinactive FROM accounts;
+CREATE VIEW salestaxitem AS
+	SELECT id, name AS itemid, name, rate, jurisdiction AS description, externalid, 'F' AS isinactive
+	FROM tax_codes;
+CREATE VIEW paymentmethod AS
+	SELECT id, name, kind AS methodtype, account, externalid, 'F' AS isinactive FROM payment_methods;
+CREATE VIEW item AS
+	SELECT i.id, i.itemid, i.itemid AS fullname, i.upccode, i.displayname,
+	       i.baseprice_cents / 100.0 AS baseprice,
+	       COALESCE((SELECT SUM(v.onhand * v.averagecost) / SUM(v.onhand) FROM inventory v
+	                 WHERE v.item = i.id AND v.onhand > 0), i.averagecost) AS averagecost,
+	       i.averagecost AS cost, 'InvtPart' AS itemtype,
+	       CASE WHEN i.taxable THEN 'T' ELSE 'F' END AS istaxable, i.taxcode AS salestaxcode,
+	       CASE WHEN i.weighed THEN 'T' ELSE 'F' END AS weighed,
+	       i.incomeaccount, i.cogsaccount AS expenseaccount, i.assetaccount, i.externalid,
+	       'F' AS isinactive
+	FROM items i;
+CREATE VIEW customer AS
+	SELECT id, entityid, externalid, firstname, lastname, companyname, email, phone,
+	       loyaltyid AS custentity_loyalty_id, subsidiary,
+	       CASE WHEN companyname IS NULL OR companyname = '' THEN 'T' ELSE 'F' END AS isperson,
+	       'F' AS isinactive
+	FROM customers;
+CREATE VIEW inventoryitemlocations AS
+	SELECT item, location, onhand AS quantityonhand, onhand AS quantityavailable,
+	       0 AS quantitycommitted, averagecost AS averagecostmli,
+	       onhand * averagecost AS onhandvaluemli
+	FROM inventory;
+CREATE VIEW "transaction" AS
+	SELECT id, tranid, type, recordtype, trandate, externalid, entity, subsidiary, location,
+	       paymentmethod, createdfrom, total_cents / 100.0 AS foreigntotal, total_cents / 100.0 AS total,
+	       tax_cents / 100.0 AS taxtotal, memo, createddate, lastmodifieddate,
+	       'F' AS voided, 'T' AS posting
+	FROM transactions;
+CREATE VIEW transactionline AS
+	SELECT transaction_id AS "transaction", line AS id, line AS linesequencenumber, sublist, item, location,
+	       tolocation, quantity, rate, amount_cents / 100.0 AS amount, amount_cents / 100.0 AS netamount,
+	       taxcode, tax_cents / 100.0 AS tax1amt, restock AS custcol_restock,
+	       cost_cents / 100.0 AS costestimate, account, 'F' AS mainline, 'F' AS taxline,
+	       CASE WHEN item IS NOT NULL THEN 'T' ELSE 'F' END AS isinventoryaffecting
+	FROM transaction_lines;
+CREATE VIEW transactionaccountingline AS
+	SELECT transaction_id AS "transaction", line AS transactionline, account,
+	       CASE WHEN debit_cents > 0 THEN debit_cents / 100.0 END AS debit,
+	       CASE WHEN credit_cents > 0 THEN credit_cents / 100.0 END AS credit,
+	       (debit_cents - credit_cents) / 100.0 AS amount, role, 'T' AS posting, 1 AS accountingbook
+	FROM gl_lines;
+`
+
+// books is the SQLite store: one writer connection (every write is serialised through
+// wmu, so writers never meet SQLITE_BUSY) and a pool of readers that see WAL snapshots.
+type books struct {
+	path   string
+	tmpDir string // removed on close when the books live in a temporary file
+
+	wmu sync.Mutex
+	w   *sql.DB // exactly one connection
+	r   *sql.DB // read-only pool
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// openBooks creates fresh books at path ("" = a temporary file). An existing file at
+// path is replaced: the books always start from the world.
+func openBooks(ctx context.Context, path string) (*books, error) {
+	b := &books{path: path}
+	if path == "" {
+		dir, err := os.MkdirTemp("", "doorbuster-netsuite-")
+		if err != nil {
+			return nil, fmt.Errorf("netsuite books: %w", err)
+		}
+		b.tmpDir = dir
+		b.path = filepath.Join(dir, "books.db")
+	} else {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("netsuite books: replacing %s: %w", path+suffix, err)
+			}
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(b.path, false))
+	if err != nil {
+		b.close()
+		return nil, fmt.Errorf("netsuite books %s: %w", b.path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	b.w = w
+	if _, err := w.ExecContext(ctx, booksSchema); err != nil {
+		b.close()
+		return nil, fmt.Errorf("netsuite books %s: creating tables: %w", b.path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(b.path, true))
+	if err != nil {
+		b.close()
+		return nil, fmt.Errorf("netsuite books %s: %w", b.path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	b.r = r
+	return b, nil
+}
+
+func (b *books) close() error {
+	var errs []error
+	if b.r != nil {
+		errs = append(errs, b.r.Close())
+	}
+	if b.w != nil {
+		errs = append(errs, b.w.Close())
+	}
+	if b.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(b.tmpDir))
+	}
+	return errors.Join(errs...)
+}
+
+// write runs fn in one write transaction; writes are serialised.
+func (b *books) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	tx, err := b.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("netsuite books: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("netsuite books: commit: %w", err)
+	}
+	return nil
+}
+
+// exportTo writes a consistent snapshot of the books to dst (which must not exist).
+func (b *books) exportTo(ctx context.Context, dst string) error {
+	if _, err := b.r.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
+		// VACUUM INTO writes a file: it is not refused by query_only, but be explicit on failure.
+		return fmt.Errorf("netsuite books: export: %w", err)
+	}
+	return nil
+}
+
+// Tables that hold state, emptied by a reset (views and id sequences follow).
+var stateTables = []string{
+	"records", "id_sequences", "subsidiaries", "locations", "accounts", "tax_codes",
+	"payment_methods", "items", "customers", "inventory", "transactions", "transaction_lines",
+	"gl_lines", "tenders", "inventory_moves",
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func idString(id int64) string { return strconv.FormatInt(id, 10) }
+
+func parseID(s string) (int64, bool) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// worldRoles maps the world's GLAccounts fields to role names kept in accounts.role.
+func worldRoles(a fixtures.GLAccounts) map[string]string {
+	return map[string]string{
+		a.UndepositedFunds: "undepositedFunds", a.CardClearing: "cardClearing", a.Cash: "cash",
+		a.Income: "income", a.SalesTaxPayable: "salesTaxPayable", a.COGS: "cogs",
+		a.InventoryAsset: "inventoryAsset", a.GiftCertLiability: "giftCertLiability",
+		a.InventoryAdjusting: "inventoryAdjustment",
+	}
+}

@@ -1,0 +1,22 @@
+// Package netsuite is a stateful simulator of NetSuite's REST web services for the
+// records a point-of-sale connector uses: the record API, SuiteQL, async jobs,
+// token-based authentication and governance, with the books kept in SQLite.
+//
+// A real NetSuite client talks to it by changing its base URL:
+//
+//	connector ──HTTP──► gin: metrics ─► auth (TBA) ─► governance ─► faults ─► handler
+//	                                                                            │
+//	                              books (SQLite, WAL) ◄── posting rules ◄───────┘
+//
+// Routes:
+//
+//	/services/rest/record/v1/{type}[/{id}|/eid:{externalId}]   record API
+//	/services/rest/record/v1/cashSale/{id}/!transform/cashRefund
+//	/services/rest/query/v1/suiteql                             SuiteQL over views
+//	/services/rest/async/v1/job/{id}[/task/{task}[/result]]      async jobs
+//	/services/rest/system/v1/governanceLimits                   concurrency limits
+//	/_sim/export, /_sim/reset, /healthz, /metrics               harness endpoints
+//
+// Choices where NetSuite is silent or where the simulator is simpler are documented
+// next to the code that makes them; the books' tables are described in books.go.
+package netsuite
