@@ -423,3 +423,54 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentRequests: many clients at once are all accepted once, and
+// every replay is refused (run with -race).
+func TestConcurrentRequests(t *testing.T) {
+	v := NewVerifier([]Credential{testCred})
+	srv := server(t, v)
+	const workers, each = 8, 10
+	var (
+		mu      sync.Mutex
+		headers []http.Header
+		wg      sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := client(srv, testCred, testCred.AccountID, nil, func(r *http.Request) {
+				mu.Lock()
+				headers = append(headers, r.Header.Clone())
+				mu.Unlock()
+			})
+			for range each {
+				resp, err := hc.Get(srv.URL + "/services/rest/record/v1/item?limit=1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("status %d (%s)", resp.StatusCode, resp.Header.Get("X-Reason"))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(headers) != workers*each {
+		t.Fatalf("%d requests signed, want %d", len(headers), workers*each)
+	}
+	for _, h := range headers {
+		req, _ := http.NewRequest("GET", srv.URL+"/services/rest/record/v1/item?limit=1", nil)
+		req.Header = h
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("X-Reason") != ReasonReplayedNonce {
+			t.Fatalf("replay: status %d reason %q", resp.StatusCode, resp.Header.Get("X-Reason"))
+		}
+	}
+}
