@@ -94,8 +94,15 @@ func WWWAuthenticate(realm string) string {
 // Option configures a Verifier.
 type Option func(*Verifier)
 
-// WithClock sets the clock timestamps are checked against (default time.Now).
-func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
+// WithClock sets the clock timestamps are checked against (default
+// time.Now; nil keeps the default).
+func WithClock(now func() time.Time) Option {
+	return func(v *Verifier) {
+		if now != nil {
+			v.now = now
+		}
+	}
+}
 
 // WithSkew sets how far oauth_timestamp may be from the clock, either way
 // (default 5 minutes).

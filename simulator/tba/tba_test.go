@@ -387,6 +387,13 @@ func TestParseAuthorization(t *testing.T) {
 	}
 }
 
+func TestNilClockKeepsDefault(t *testing.T) {
+	srv := server(t, NewVerifier([]Credential{testCred}, WithClock(nil)))
+	if status, reason, _ := getWithQuery.do(t, client(srv, testCred, testCred.AccountID, nil, nil), srv); status != 200 {
+		t.Fatalf("%d %s", status, reason)
+	}
+}
+
 func TestWWWAuthenticate(t *testing.T) {
 	want := `OAuth realm="1234567_SB1", error="token_rejected", error_description="Invalid login attempt."`
 	if got := WWWAuthenticate("1234567_sb1"); got != want {
