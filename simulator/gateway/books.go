@@ -627,22 +627,3 @@ func insertEvent(ctx context.Context, q querier, at time.Time, ev event, idemKey
 	}
 	return nil
 }
-
-// countIntentsByStatus returns the number of intents in each status.
-func countIntentsByStatus(ctx context.Context, q querier) (map[string]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT status, COUNT(*) FROM payment_intents GROUP BY status`)
-	if err != nil {
-		return nil, fmt.Errorf("count intents: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var s string
-		var n int64
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, fmt.Errorf("count intents: %w", err)
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
-}

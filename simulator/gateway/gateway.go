@@ -429,7 +429,7 @@ func (s *Server) idempotent(c *gin.Context) {
 	if !s.idem.acquire(key) {
 		s.m.idemConflict.WithLabelValues("in_flight").Inc()
 		s.writeError(c, &apiError{
-			status: http.StatusConflict, Type: errIdempotency, Code: "idempotency_key_in_use", validation: true,
+			status: http.StatusConflict, Type: errIdempotency, Code: "idempotency_key_in_use", validation: true, shouldRetry: "true",
 			Message: fmt.Sprintf("There is currently another in-progress request using this Idempotency-Key ('%s'). Please try again later.", key),
 			DocURL:  docURL("idempotency_key_in_use"),
 		})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -191,5 +192,19 @@ func TestBooksPathReplaced(t *testing.T) {
 	}
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Errorf("temporary books %s left behind (%v)", tmp, err)
+	}
+}
+
+// BenchmarkSale is one card sale over HTTP: create with confirm (automatic capture),
+// under an Idempotency-Key, as a connector does it.
+func BenchmarkSale(b *testing.B) {
+	h := newHarness(b)
+	b.ResetTimer()
+	for i := range b.N {
+		r := h.do("POST", "/v1/payment_intents", "amount=1999&currency=usd&payment_method=pm_card_visa&confirm=true&metadata[pos_tx]=T"+strconv.Itoa(i),
+			"Idempotency-Key", "sale-"+strconv.Itoa(i))
+		if r.status != http.StatusOK {
+			b.Fatalf("%d %s", r.status, r.raw)
+		}
 	}
 }

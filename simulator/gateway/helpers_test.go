@@ -66,13 +66,13 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // harness is a gateway behind a real HTTP server on loopback.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	http  *httptest.Server
 	clock *fakeClock
 }
 
-func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
+func newHarness(t testing.TB, mutate ...func(*Config)) *harness {
 	t.Helper()
 	clock := newFakeClock()
 	cfg := Config{Clock: clock.Now, Seed: 1, BooksPath: t.TempDir() + "/gateway.db"}

@@ -148,3 +148,35 @@ func TestIdempotencyConcurrent409(t *testing.T) {
 		t.Errorf("after the in-flight request: %s, want %s", again.str("id"), first.str("id"))
 	}
 }
+
+// TestConcurrentOperationsOnOneIntent races captures and cancels of one authorised
+// intent: exactly one wins, the others see its result as an unexpected state.
+func TestConcurrentOperationsOnOneIntent(t *testing.T) {
+	h := newHarness(t)
+	id := h.intentIn(statusRequiresCapture)
+	const n = 12
+	results := make(chan reply, n)
+	for i := range n {
+		op := "/capture"
+		if i%2 == 1 {
+			op = "/cancel"
+		}
+		go func() { results <- h.do("POST", "/v1/payment_intents/"+id+op, "") }()
+	}
+	won := 0
+	for range n {
+		r := <-results
+		switch {
+		case r.status == http.StatusOK:
+			won++
+		case r.str("error", "code") != "payment_intent_unexpected_state":
+			t.Errorf("loser answered %d %s", r.status, r.raw)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d operations won, want 1", won)
+	}
+	if got := h.queryInt(`SELECT COUNT(*) FROM payment_events WHERE payment_intent = ? AND type IN ('captured', 'canceled')`, id); got != 1 {
+		t.Errorf("%d captures/cancels in the books, want 1", got)
+	}
+}
