@@ -175,6 +175,10 @@ func (s *Server) Close() error {
 	return errors.Join(s.idem.close(), s.books.close())
 }
 
+// BooksPath is the SQLite file of the books (a temporary file when Config.BooksPath was
+// empty). Read it with a read-only connection, or take an Export.
+func (s *Server) BooksPath() string { return s.books.path }
+
 // Export writes a consistent snapshot of the books (a SQLite file) to path, which must
 // not exist yet.
 func (s *Server) Export(ctx context.Context, path string) error {
