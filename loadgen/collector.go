@@ -228,19 +228,27 @@ type collector struct {
 	lines   map[*Metric]*timeline
 	// requests run a function on the collector's goroutine (threshold evaluation, ticks).
 	requests chan func(*collector)
-	finish   chan struct{}
-	done     chan struct{}
+	// maxSeries bounds the series: beyond it, samples with new tag sets go to one series
+	// per metric and scenario tagged overflow:true, so a high-cardinality tag (an id in a
+	// URL path) cannot exhaust memory.
+	maxSeries  int
+	overflow   map[string]*TagSet
+	overflowed bool
+	finish     chan struct{}
+	done       chan struct{}
 }
 
 func newCollector(pool *batchPool) *collector {
 	return &collector{
-		in:       make(chan []sample, 1024),
-		pool:     pool,
-		series:   map[uint64]*series{},
-		lines:    map[*Metric]*timeline{},
-		requests: make(chan func(*collector)),
-		finish:   make(chan struct{}),
-		done:     make(chan struct{}),
+		in:        make(chan []sample, 1024),
+		pool:      pool,
+		series:    map[uint64]*series{},
+		lines:     map[*Metric]*timeline{},
+		requests:  make(chan func(*collector)),
+		maxSeries: DefaultMaxSeries,
+		overflow:  map[string]*TagSet{},
+		finish:    make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 }
 
@@ -298,6 +306,25 @@ func (c *collector) add(s *sample) {
 	sr := c.series[key]
 	for sr != nil && (sr.m != s.m || !sameTags(sr.tags, s.tags)) {
 		sr = sr.next
+	}
+	if sr == nil && c.nseries >= c.maxSeries {
+		c.overflowed = true
+		sc, _ := s.tags.Get("scenario")
+		ot := c.overflow[sc]
+		if ot == nil {
+			tags := []Tag{{Key: "overflow", Value: "true"}}
+			if sc != "" {
+				tags = append(tags, Tag{Key: "scenario", Value: sc})
+			}
+			ot = NewTagSet(tags...)
+			c.overflow[sc] = ot
+		}
+		s = &sample{m: s.m, tags: ot, v: s.v, t: s.t}
+		key = s.tags.hash ^ (uint64(s.m.id+1) * 0x9E3779B97F4A7C15)
+		sr = c.series[key]
+		for sr != nil && (sr.m != s.m || !sameTags(sr.tags, s.tags)) {
+			sr = sr.next
+		}
 	}
 	if sr == nil {
 		sr = &series{m: s.m, tags: s.tags, next: c.series[key]}

@@ -39,6 +39,9 @@ const (
 	DefaultHTTPTimeout       = 60 * time.Second
 )
 
+// DefaultMaxSeries bounds the (metric, tag set) series of a run (see WithMaxSeries).
+const DefaultMaxSeries = 100_000
+
 // DefaultSummaryTrendStats are k6's default summaryTrendStats.
 var defaultSummaryTrendStats = []string{"avg", "min", "med", "max", "p(90)", "p(95)"}
 
@@ -50,6 +53,7 @@ type Engine struct {
 	httpTimeout       time.Duration
 	abortEvalInterval time.Duration
 	vuSampleInterval  time.Duration
+	maxSeries         int
 
 	mu      sync.Mutex
 	current *run
@@ -76,6 +80,12 @@ func WithAbortEvalInterval(d time.Duration) Option {
 	return func(e *Engine) { e.abortEvalInterval = d }
 }
 
+// WithMaxSeries bounds the number of (metric, tag set) series a run keeps [100,000, about
+// 1 KB each]. Beyond it, samples with a new tag set are folded into one series per metric
+// and scenario tagged overflow:true, and a warning is logged: tag requests with a "name"
+// (WithTags) rather than letting ids in URL paths become tags.
+func WithMaxSeries(n int) Option { return func(e *Engine) { e.maxSeries = n } }
+
 // WithRegistry makes the engine record into reg instead of a registry of its own.
 func WithRegistry(reg *Registry) Option { return func(e *Engine) { e.reg = reg } }
 
@@ -85,6 +95,7 @@ func New(opts ...Option) *Engine {
 		abortEvalInterval: DefaultAbortEvalInterval,
 		httpTimeout:       DefaultHTTPTimeout,
 		vuSampleInterval:  time.Second,
+		maxSeries:         DefaultMaxSeries,
 	}
 	for _, o := range opts {
 		o(e)

@@ -8,9 +8,11 @@ import (
 // standard HdrHistogram V2 compressed encoding), so the Results of the segments of a
 // distributed run can be written, read back and merged exactly with Merge.
 type Result struct {
-	Start    time.Time     `json:"start"`
-	End      time.Time     `json:"end"`
-	Duration time.Duration `json:"duration"` // test run duration: scenarios only, without setup and teardown
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Duration is the test run duration, from Start (before Setup) to the end of the
+	// scenarios (Teardown excluded); Counter rates are per second of it.
+	Duration time.Duration `json:"duration"`
 	Seed     int64         `json:"seed"`
 	Segment  Segment       `json:"segment"`
 	// Stopped is "" when the plan ran to its end, "graceful" after a context cancellation

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -201,5 +202,27 @@ func TestProgress(t *testing.T) {
 	}
 	if res.Scenarios[0].Iterations != 6 {
 		t.Errorf("result %+v", res.Scenarios[0])
+	}
+}
+
+// Beyond maxSeries, new tag sets fold into an overflow series: totals stay right.
+func TestSeriesOverflow(t *testing.T) {
+	reg := NewRegistry()
+	c := newCollector(&batchPool{})
+	c.maxSeries = 3
+	m := reg.Get(MetricHTTPReqs)
+	for i := range 100 {
+		c.add(&sample{m: m, tags: NewTagSet(tag("scenario", "s"), tag("name", fmt.Sprint("/items/", i))), v: 1})
+	}
+	res := &Result{Duration: time.Second, MetricTypes: map[string]MetricInfo{}, TimeSeries: map[string][]Point{}}
+	res.fill(reg, c)
+	if len(res.Series) != 4 || !c.overflowed {
+		t.Errorf("%d series, want 3 + overflow", len(res.Series))
+	}
+	if got := res.Metric(MetricHTTPReqs, tag("scenario", "s")).Sum; got != 100 {
+		t.Errorf("total %v, want 100", got)
+	}
+	if got := res.Metric(MetricHTTPReqs, tag("overflow", "true")).Sum; got != 97 {
+		t.Errorf("overflow %v, want 97", got)
 	}
 }

@@ -47,7 +47,8 @@ type run struct {
 	builtin    builtins
 	pool       batchPool
 	col        *collector
-	start      time.Time
+	start      time.Time // samples' times count from here (before Setup)
+	begin      time.Time // the scenarios' startTime counts from here (after Setup)
 
 	graceful   context.Context // done: start no new iterations
 	stopGrace  context.CancelCauseFunc
@@ -156,6 +157,7 @@ func (e *Engine) prepare(ctx context.Context, p Plan) (*run, error) {
 		}
 	}
 	r := &run{e: e, plan: p, thresholds: ths, builtin: lookupBuiltins(e.reg)}
+	r.start = time.Now()
 	r.hard, r.stopHard = context.WithCancel(context.WithoutCancel(ctx))
 	r.graceful, r.stopGrace = context.WithCancelCause(r.hard)
 	seen := map[string]bool{}
@@ -183,7 +185,9 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	defer stopWatch()
 
 	r.col = newCollector(&r.pool)
-	r.start = time.Now()
+	if r.e.maxSeries > 0 {
+		r.col.maxSeries = r.e.maxSeries
+	}
 	go r.col.loop()
 	finishCollector := sync.OnceFunc(func() { close(r.col.finish); <-r.col.done })
 	defer finishCollector()
@@ -203,7 +207,7 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		}
 	}
 
-	r.start = time.Now()
+	r.begin = time.Now()
 	var wg sync.WaitGroup
 	for _, sr := range r.scenarios {
 		wg.Go(func() { sr.execute() })
@@ -237,6 +241,9 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		cancel()
 	}
 	finishCollector()
+	if r.col.overflowed {
+		r.e.log.Warn("loadgen: too many distinct tag sets; some samples were folded into overflow:true series", "maxSeries", r.col.maxSeries)
+	}
 	res := r.result(end)
 	if teardownErr != nil {
 		return res, fmt.Errorf("loadgen: teardown: %w", teardownErr)

@@ -39,7 +39,7 @@ const (
 	RampingArrivalRate Executor = "ramping-arrival-rate"
 )
 
-// Executors lists the executor names.
+// executorNames lists the executors.
 var executorNames = []Executor{SharedIterations, PerVUIterations, ConstantVUs, RampingVUs, ConstantArrivalRate, RampingArrivalRate}
 
 // Stage is one step of a ramping executor: reach Target (VUs, or iterations per TimeUnit)
@@ -105,8 +105,8 @@ func Ptr[T any](v T) *T { return &v }
 
 var scenarioNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,100}$`)
 
-// Validate checks the scenario's options for its executor and fills the k6 defaults into
-// a copy.
+// withDefaults checks the scenario's options for its executor and returns a copy with
+// k6's defaults filled in.
 func (s Scenario) withDefaults() (Scenario, error) {
 	fail := func(format string, args ...any) (Scenario, error) {
 		return s, fmt.Errorf("scenario %q (%s): %s", s.Name, s.Executor, fmt.Sprintf(format, args...))
@@ -279,11 +279,4 @@ func (s Scenario) activeDuration() time.Duration {
 		}
 		return d
 	}
-}
-
-// MaxEnd is when, from the start of the run, the scenario ends at the latest, with its
-// gracefulStop (and gracefulRampDown for ramping-vus). s must have its defaults filled.
-func (s Scenario) maxEnd() time.Duration {
-	end := s.StartTime + s.activeDuration() + *s.GracefulStop
-	return end
 }

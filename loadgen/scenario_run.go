@@ -187,7 +187,7 @@ func (sr *scenarioRun) execute() {
 	defer func() { sr.endedAt.Store(r.since()) }()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	if !sleepUntil(r.graceful, timer, r.start.Add(sr.s.StartTime)) {
+	if !sleepUntil(r.graceful, timer, r.begin.Add(sr.s.StartTime)) {
 		return
 	}
 	begin := time.Now()

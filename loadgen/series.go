@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -300,11 +299,4 @@ func mergePoints(a, b []Point) []Point {
 		tl.insert(p)
 	}
 	return tl.points
-}
-
-// MarshalJSON is the default encoding; it exists so that a Result read back with
-// json.Unmarshal can be queried and merged (histograms decode lazily).
-func (res *Result) MarshalJSON() ([]byte, error) {
-	type plain Result
-	return json.Marshal((*plain)(res))
 }
