@@ -52,9 +52,9 @@ type ValueType int
 
 // The value types.
 const (
-	ValueDefault ValueType = iota // plain numbers
-	ValueTime                     // milliseconds
-	ValueData                     // bytes
+	Default ValueType = iota // plain numbers
+	Time                     // milliseconds
+	Data                     // bytes
 )
 
 var valueTypeNames = [...]string{"default", "time", "data"}
@@ -125,21 +125,21 @@ type Registry struct {
 // NewRegistry returns a registry holding the built-in metrics.
 func NewRegistry() *Registry {
 	r := &Registry{byName: map[string]*Metric{}}
-	r.mustAdd(MetricVUs, Gauge, ValueDefault)
-	r.mustAdd(MetricVUsMax, Gauge, ValueDefault)
-	r.mustAdd(MetricIterations, Counter, ValueDefault)
-	r.mustAdd(MetricIterationDuration, Trend, ValueTime)
-	r.mustAdd(MetricIterationLatency, Trend, ValueTime)
-	r.mustAdd(MetricDroppedIterations, Counter, ValueDefault)
-	r.mustAdd(MetricChecks, Rate, ValueDefault)
-	r.mustAdd(MetricHTTPReqs, Counter, ValueDefault)
+	r.mustAdd(MetricVUs, Gauge, Default)
+	r.mustAdd(MetricVUsMax, Gauge, Default)
+	r.mustAdd(MetricIterations, Counter, Default)
+	r.mustAdd(MetricIterationDuration, Trend, Time)
+	r.mustAdd(MetricIterationLatency, Trend, Time)
+	r.mustAdd(MetricDroppedIterations, Counter, Default)
+	r.mustAdd(MetricChecks, Rate, Default)
+	r.mustAdd(MetricHTTPReqs, Counter, Default)
 	for _, n := range []string{MetricHTTPReqDuration, MetricHTTPReqBlocked, MetricHTTPReqConnecting, MetricHTTPReqTLS,
 		MetricHTTPReqSending, MetricHTTPReqWaiting, MetricHTTPReqReceiving} {
-		r.mustAdd(n, Trend, ValueTime)
+		r.mustAdd(n, Trend, Time)
 	}
-	r.mustAdd(MetricHTTPReqFailed, Rate, ValueDefault)
-	r.mustAdd(MetricDataSent, Counter, ValueData)
-	r.mustAdd(MetricDataReceived, Counter, ValueData)
+	r.mustAdd(MetricHTTPReqFailed, Rate, Default)
+	r.mustAdd(MetricDataSent, Counter, Data)
+	r.mustAdd(MetricDataReceived, Counter, Data)
 	return r
 }
 
@@ -199,20 +199,20 @@ func (r *Registry) must(name string, t MetricType, c ValueType) *Metric {
 
 // Counter returns the Counter called name, registering it if needed. It panics if name is
 // invalid or registered with another type; use New to get an error instead.
-func (r *Registry) Counter(name string) *Metric { return r.must(name, Counter, ValueDefault) }
+func (r *Registry) Counter(name string) *Metric { return r.must(name, Counter, Default) }
 
 // Gauge returns the Gauge called name (see Counter).
-func (r *Registry) Gauge(name string) *Metric { return r.must(name, Gauge, ValueDefault) }
+func (r *Registry) Gauge(name string) *Metric { return r.must(name, Gauge, Default) }
 
 // Rate returns the Rate called name (see Counter).
-func (r *Registry) Rate(name string) *Metric { return r.must(name, Rate, ValueDefault) }
+func (r *Registry) Rate(name string) *Metric { return r.must(name, Rate, Default) }
 
 // Trend returns the Trend called name (see Counter). A time Trend's values are
 // milliseconds (VU.EmitDuration converts).
 func (r *Registry) Trend(name string, isTime bool) *Metric {
-	c := ValueDefault
+	c := Default
 	if isTime {
-		c = ValueTime
+		c = Time
 	}
 	return r.must(name, Trend, c)
 }

@@ -365,7 +365,7 @@ func metricLine(res *Result, name string, m SummaryMetric) string {
 	}
 	switch info.Type {
 	case Counter:
-		if info.Contains == ValueData {
+		if info.Contains == Data {
 			return fmt.Sprintf("%-9s %s/s", formatBytes(v["count"]), formatBytes(v["rate"]))
 		}
 		return fmt.Sprintf("%-9s %s/s", formatNumber(v["count"]), strconv.FormatFloat(v["rate"], 'f', 2, 64))
@@ -394,9 +394,9 @@ func formatValue(info MetricInfo, agg string, v float64) string {
 		return formatNumber(v)
 	}
 	switch info.Contains {
-	case ValueTime:
+	case Time:
 		return formatMs(v)
-	case ValueData:
+	case Data:
 		return formatBytes(v)
 	}
 	return formatNumber(v)
