@@ -348,9 +348,15 @@ func (b *books) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // exportTo writes a consistent snapshot of the books to dst (which must not exist).
+// VACUUM INTO reads one snapshot of the WAL database and writes a compact copy; it
+// runs on its own connection, so writers go on meanwhile.
 func (b *books) exportTo(ctx context.Context, dst string) error {
-	if _, err := b.r.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
-		// VACUUM INTO writes a file: it is not refused by query_only, but be explicit on failure.
+	db, err := sql.Open("sqlite", dsn(b.path, false))
+	if err != nil {
+		return fmt.Errorf("netsuite books: export: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dst); err != nil {
 		return fmt.Errorf("netsuite books: export: %w", err)
 	}
 	return nil

@@ -209,7 +209,15 @@ const (
 func (s *Server) api(route string, h http.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if _, set := c.Get(ctxRoute); !set {
-			c.Set(ctxRoute, route)
+			label := route
+			if route == routeRecord {
+				// record/{type} for the known types: a bounded set of labels.
+				typ, _, _ := strings.Cut(strings.TrimPrefix(c.Param("path"), "/"), "/")
+				if sch, ok := s.st.schemaFor(typ); ok {
+					label += "/" + sch.name
+				}
+			}
+			c.Set(ctxRoute, label)
 		}
 		r := c.Request
 		if (route == routeRecord || route == routeSuiteQL) && preferAsync(r) && r.Method != http.MethodGet {
