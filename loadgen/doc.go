@@ -40,4 +40,22 @@
 //
 // Units follow k6: time Trends are recorded and reported in milliseconds (thresholds on
 // them are written in ms: "p(95)<2000"), data in bytes.
+//
+// Built-in metrics (k6's names): Counters iterations, dropped_iterations, http_reqs,
+// data_sent, data_received; Gauges vus, vus_max (sampled every second, untagged); Rates
+// checks (tagged check), http_req_failed; time Trends iteration_duration (service time),
+// iteration_latency (from the intended start: see MetricIterationLatency),
+// http_req_duration, http_req_blocked, http_req_connecting, http_req_tls_handshaking,
+// http_req_sending, http_req_waiting, http_req_receiving. Every sample from a VU carries
+// scenario=<name>, the scenario's tags and the context's tags (WithTags); HTTP samples add
+// method, status and name.
+//
+// Thresholds: "<agg> <op> <number>" with avg|min|med|max|p(N) on Trends, rate on Rates,
+// count|rate on Counters (rate: total per second of the run), value on Gauges (the last
+// sample); ops < <= > >= == !=. Keys may filter tags, "http_req_duration{flow:sale}".
+// A threshold whose (sub-)metric received no sample fails, saying so. abortOnFail
+// thresholds are evaluated every second (WithAbortEvalInterval) once delayAbortEval has
+// passed; a failure stops the run like a graceful stop (Result.Stopped "threshold").
+// Trend percentiles are within 0.1% (HDR, 3 significant digits, 1 µs to 1 h) and clamped
+// to the exact min and max; avg, min, max, counts and rates are exact.
 package loadgen

@@ -112,6 +112,10 @@ func (res *Result) fill(reg *Registry, c *collector) {
 		res.MetricTypes[m.Name] = MetricInfo{Type: m.Type, Contains: m.Contains}
 	}
 	for _, s := range c.all() {
+		// A metric from another registry (a module's own) still describes its samples.
+		if _, ok := res.MetricTypes[s.m.Name]; !ok {
+			res.MetricTypes[s.m.Name] = MetricInfo{Type: s.m.Type, Contains: s.m.Contains}
+		}
 		res.Series = append(res.Series, snapshotSeries(s))
 	}
 	sortSeries(res.Series)

@@ -99,7 +99,7 @@ func (res *Result) Summary() *Summary {
 		if err != nil {
 			continue
 		}
-		key := metricKey(name, filter)
+		key := t.Key // as written, as k6
 		sm := add(key, name, filter)
 		if sm.Thresholds == nil {
 			sm.Thresholds = map[string]SummaryThreshold{}
