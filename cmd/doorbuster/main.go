@@ -68,6 +68,7 @@ every invariant that matters on Black Friday.`,
 	// One line per command; each command lives in its own file.
 	root.AddCommand(newVersionCmd(streams))
 	root.AddCommand(newFixturesCmd(streams))
+	root.AddCommand(newSimCmd(streams))
 	return root
 }
 
