@@ -92,7 +92,8 @@ type Threshold struct {
 	Agg            string  // avg, min, med, max, count, rate, value, or p(N)
 	Percentile     float64 // N of p(N)
 	Op             string  // <, <=, >, >=, ==, !=
-	Value          float64
+	Value          float64 // in milliseconds for time Trends, after any unit is applied
+	Unit           string  // the duration unit written after the number, "" for k6's plain form
 	AbortOnFail    bool
 	DelayAbortEval time.Duration
 }
@@ -205,14 +206,44 @@ func ParseThreshold(key string, spec ThresholdSpec) (*Threshold, error) {
 		return fail(numStart, "%q is not a number", src[numStart:i])
 	}
 	t.Value = v
+	// Doorbuster extension over k6: a duration unit right after the number ("p(95)<2s",
+	// "avg<300ms") is converted to milliseconds, the unit time Trends are compared in.
+	if i < len(src) && isLetter(src[i]) || strings.HasPrefix(src[i:], "µ") {
+		unitStart := i
+		for i < len(src) && (isLetter(src[i]) || src[i] >= 0x80) {
+			i++
+		}
+		ms, ok := unitMillis(src[unitStart:i])
+		if !ok {
+			return fail(unitStart, "unknown unit %q after the number: write plain milliseconds as k6 does (p(95)<2000) or a unit of ns, us, ms, s, m, h", src[unitStart:i])
+		}
+		t.Value = v * ms
+		t.Unit = src[unitStart:i]
+	}
 	end := skipSpace(src, i)
 	if end < len(src) {
-		if i == end && isLetter(src[i]) {
-			return fail(i, "unexpected %q after the number: thresholds take plain numbers, time Trends in milliseconds (k6), e.g. p(95)<2000", src[i:])
-		}
 		return fail(end, "unexpected %q after the expression", src[end:])
 	}
 	return t, nil
+}
+
+// unitMillis is how many milliseconds one of the duration units a threshold may carry is.
+func unitMillis(unit string) (float64, bool) {
+	switch unit {
+	case "ns":
+		return 1e-6, true
+	case "us", "µs":
+		return 1e-3, true
+	case "ms":
+		return 1, true
+	case "s":
+		return 1e3, true
+	case "m":
+		return 60e3, true
+	case "h":
+		return 3600e3, true
+	}
+	return 0, false
 }
 
 func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }

@@ -27,7 +27,10 @@ func TestParseThreshold(t *testing.T) {
 		{"med!=0", "med", "!=", 0, -1, ""},                     // not equal
 		{"max>-1e3", "max", ">", -1000, -1, ""},                // exponent, sign
 		{"p( 90 )>1", "p(90)", ">", 1, -1, ""},                 // spaces in p()
-		{"p(95)<2s", "", "", 0, 7, "milliseconds"},             // units are not k6
+		{"p(95)<2parsecs", "", "", 0, 7, "unknown unit"},       // only duration units
+		{"p(95)<2s", "p(95)", "<", 2000, -1, ""},               // Doorbuster: unit → ms
+		{"avg<300ms", "avg", "<", 300, -1, ""},                 // explicit ms
+		{"max<1.5m", "max", "<", 90000, -1, ""},                // minutes
 		{"p95<1", "", "", 0, 1, `want "("`},                    // p without parentheses
 		{"p(101)<1", "", "", 0, 2, "0 to 100"},                 // percentile out of range
 		{"p(95<1", "", "", 0, 1, "unclosed"},                   // unclosed
