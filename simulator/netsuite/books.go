@@ -254,9 +254,11 @@ type books struct {
 	path   string
 	tmpDir string // removed on close when the books live in a temporary file
 
-	wmu sync.Mutex
-	w   *sql.DB // exactly one connection
-	r   *sql.DB // read-only pool
+	wmu   sync.Mutex
+	w     *sql.DB // exactly one connection
+	wconn *sql.Conn
+	stmts map[string]*sql.Stmt // prepared on wconn; guarded by wmu
+	r     *sql.DB              // read-only pool
 }
 
 func dsn(path string, readOnly bool) string {
@@ -275,7 +277,7 @@ func dsn(path string, readOnly bool) string {
 // openBooks creates fresh books at path ("" = a temporary file). An existing file at
 // path is replaced: the books always start from the world.
 func openBooks(ctx context.Context, path string) (*books, error) {
-	b := &books{path: path}
+	b := &books{path: path, stmts: map[string]*sql.Stmt{}}
 	if path == "" {
 		dir, err := os.MkdirTemp("", "doorbuster-netsuite-")
 		if err != nil {
@@ -320,31 +322,105 @@ func (b *books) close() error {
 	if b.r != nil {
 		errs = append(errs, b.r.Close())
 	}
+	b.wmu.Lock()
+	for _, st := range b.stmts {
+		errs = append(errs, st.Close())
+	}
+	b.stmts = nil
+	if b.wconn != nil {
+		errs = append(errs, b.wconn.Close())
+	}
 	if b.w != nil {
 		errs = append(errs, b.w.Close())
 	}
+	b.wmu.Unlock()
 	if b.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(b.tmpDir))
 	}
 	return errors.Join(errs...)
 }
 
-// write runs fn in one write transaction; writes are serialised.
-func (b *books) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// write runs fn in one write transaction. Writes are serialised (wmu) on the one
+// writer connection, whose statements are prepared once and reused. A write runs to
+// its end even if the client goes away: what NetSuite committed stays committed.
+func (b *books) write(ctx context.Context, fn func(tx *wtx) error) (err error) {
+	ctx = context.WithoutCancel(ctx)
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
-	tx, err := b.w.BeginTx(ctx, nil)
-	if err != nil {
+	if b.wconn == nil {
+		if b.wconn, err = b.w.Conn(ctx); err != nil {
+			return fmt.Errorf("netsuite books: writer connection: %w", err)
+		}
+	}
+	if _, err := b.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("netsuite books: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
+	done := false
+	defer func() {
+		if !done {
+			_, _ = b.wconn.ExecContext(ctx, "ROLLBACK") // fn failed or panicked
+		}
+	}()
+	if err := fn(&wtx{b: b}); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := b.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("netsuite books: commit: %w", err)
 	}
+	done = true
 	return nil
+}
+
+// wtx is the open write transaction: a queryer over the writer connection with a
+// cache of prepared statements. Only valid inside books.write.
+type wtx struct{ b *books }
+
+func (t *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.b.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.b.wconn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.b.stmts) >= maxCachedStmts {
+		for q, old := range t.b.stmts { // drop one: queries are a fixed set in practice
+			_ = old.Close()
+			delete(t.b.stmts, q)
+			break
+		}
+	}
+	t.b.stmts[query] = st
+	return st, nil
+}
+
+const maxCachedStmts = 256
+
+// ExecContext runs a statement in the transaction.
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a one-row query in the transaction.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return t.b.wconn.QueryRowContext(ctx, query, args...) // reports the same error through Scan
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // exportTo writes a consistent snapshot of the books to dst (which must not exist).

@@ -386,7 +386,7 @@ func fmtCents(c int64) string {
 // poster books one transaction: its lines, GL lines, tenders and inventory moves.
 type poster struct {
 	ctx   context.Context
-	tx    *sql.Tx
+	tx    *wtx
 	lk    *lookups
 	txn   int64
 	glSeq int
@@ -536,7 +536,7 @@ func (p *poster) insertLine(l txLine) error {
 }
 
 // post books transaction id of schema s with body b.
-func (st *store) post(ctx context.Context, tx *sql.Tx, s *recordSchema, id int64, b body, created, modified string) error {
+func (st *store) post(ctx context.Context, tx *wtx, s *recordSchema, id int64, b body, created, modified string) error {
 	p := &poster{ctx: ctx, tx: tx, lk: newLookups(ctx, tx), txn: id}
 	h := header{location: getRef(b, "location"), entity: getRef(b, "entity"), pm: getRef(b, "paymentMethod"),
 		createdFrom: getRef(b, "createdFrom")}
@@ -901,7 +901,7 @@ func (st *store) postJournal(p *poster, b body, h *header) error {
 // first (a receipt's re-weighting of the average cost is backed out by value, or
 // restored to the cost before the move when nothing else is on hand), and its
 // lines, GL lines, tenders and header are deleted.
-func reverseTransaction(ctx context.Context, tx *sql.Tx, id int64) error {
+func reverseTransaction(ctx context.Context, tx *wtx, id int64) error {
 	rows, err := tx.QueryContext(ctx, `SELECT item, location, quantity, unitcost, reweighs, prevcost
 		FROM inventory_moves WHERE transaction_id = ? ORDER BY seq DESC`, id)
 	if err != nil {

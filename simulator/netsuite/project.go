@@ -2,9 +2,7 @@ package netsuite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/doorbuster/doorbuster/fixtures"
 )
@@ -112,9 +110,8 @@ func putOpt(b body, k string, v any) {
 
 // loadWorld fills empty books with the world: records and projections for the
 // entities, tax codes, payment methods, stock per location, and id sequences.
-func (st *store) loadWorld(ctx context.Context, tx *sql.Tx, w *fixtures.World, now string) error {
+func (st *store) loadWorld(ctx context.Context, tx *wtx, w *fixtures.World, now string) error {
 	ins := newInserter(ctx, tx)
-	defer ins.close()
 	roles := worldRoles(w.Accounts)
 	for _, t := range w.TaxCodes {
 		if err := ins.exec("INSERT INTO tax_codes (id, name, rate, jurisdiction) VALUES (?, ?, ?, ?)",
@@ -228,58 +225,20 @@ func orString(s, def string) string {
 	return def
 }
 
-// projectWith is project through prepared statements (for bulk loads).
+// projectWith is project within a bulk load.
 func (st *store) projectWith(ins *inserter, s *recordSchema, id int64, b body) error {
-	return st.project(ins.ctx, ins, s, id, b)
+	return st.project(ins.ctx, ins.tx, s, id, b)
 }
 
-// inserter runs statements in a transaction through a cache of prepared statements.
+// inserter runs a bulk load's statements (prepared once by the write transaction).
 type inserter struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	ctx context.Context
+	tx  *wtx
 }
 
-func newInserter(ctx context.Context, tx *sql.Tx) *inserter {
-	return &inserter{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}}
-}
-
-func (i *inserter) stmt(query string) (*sql.Stmt, error) {
-	if s, ok := i.stmts[query]; ok {
-		return s, nil
-	}
-	s, err := i.tx.PrepareContext(i.ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("preparing %q: %w", strings.Fields(query)[0], err)
-	}
-	i.stmts[query] = s
-	return s, nil
-}
+func newInserter(ctx context.Context, tx *wtx) *inserter { return &inserter{ctx: ctx, tx: tx} }
 
 func (i *inserter) exec(query string, args ...any) error {
-	_, err := i.ExecContext(i.ctx, query, args...)
+	_, err := i.tx.ExecContext(i.ctx, query, args...)
 	return err
-}
-
-// ExecContext makes an inserter a queryer for writes.
-func (i *inserter) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	s, err := i.stmt(query)
-	if err != nil {
-		return nil, err
-	}
-	return s.ExecContext(ctx, args...)
-}
-
-func (i *inserter) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return i.tx.QueryContext(ctx, query, args...)
-}
-
-func (i *inserter) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return i.tx.QueryRowContext(ctx, query, args...)
-}
-
-func (i *inserter) close() {
-	for _, s := range i.stmts {
-		_ = s.Close()
-	}
 }

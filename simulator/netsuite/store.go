@@ -114,7 +114,7 @@ func (st *store) get(ctx context.Context, s *recordSchema, k recordKey) (*stored
 // create stores a new record and returns its id.
 func (st *store) create(ctx context.Context, s *recordSchema, in body) (int64, error) {
 	var id int64
-	err := st.b.write(ctx, func(tx *sql.Tx) error {
+	err := st.b.write(ctx, func(tx *wtx) error {
 		var err error
 		id, err = st.save(ctx, tx, s, nil, in)
 		return err
@@ -130,7 +130,7 @@ func (st *store) upsert(ctx context.Context, s *recordSchema, eid string, in bod
 		return 0, false, invalidContent("externalId", "The body's externalId %q differs from the URL's eid:%s.", v, eid)
 	}
 	in["externalId"] = eid
-	err = st.b.write(ctx, func(tx *sql.Tx) error {
+	err = st.b.write(ctx, func(tx *wtx) error {
 		old, err := st.load(ctx, tx, s, recordKey{externalID: eid})
 		if err != nil {
 			return err
@@ -151,7 +151,7 @@ func (st *store) upsert(ctx context.Context, s *recordSchema, eid string, in bod
 // updates that line, one without is appended).
 func (st *store) patch(ctx context.Context, s *recordSchema, k recordKey, in body, replace map[string]bool) (int64, error) {
 	var id int64
-	err := st.b.write(ctx, func(tx *sql.Tx) error {
+	err := st.b.write(ctx, func(tx *wtx) error {
 		old, err := st.mustLoad(ctx, tx, s, k)
 		if err != nil {
 			return err
@@ -164,7 +164,7 @@ func (st *store) patch(ctx context.Context, s *recordSchema, k recordKey, in bod
 
 // remove deletes a record, reversing its GL and inventory impact.
 func (st *store) remove(ctx context.Context, s *recordSchema, k recordKey) error {
-	return st.b.write(ctx, func(tx *sql.Tx) error {
+	return st.b.write(ctx, func(tx *wtx) error {
 		old, err := st.mustLoad(ctx, tx, s, k)
 		if err != nil {
 			return err
@@ -271,7 +271,7 @@ func mergeLines(old, in lines) lines {
 
 // save validates b (resolving references, filling defaults) and writes it as the new
 // state of old (nil: a new record). It returns the record's id.
-func (st *store) save(ctx context.Context, tx *sql.Tx, s *recordSchema, old *stored, b body) (int64, error) {
+func (st *store) save(ctx context.Context, tx *wtx, s *recordSchema, old *stored, b body) (int64, error) {
 	if err := st.resolveRefs(ctx, tx, s, b, ""); err != nil {
 		return 0, err
 	}
@@ -339,7 +339,7 @@ func (st *store) save(ctx context.Context, tx *sql.Tx, s *recordSchema, old *sto
 }
 
 // nextID allocates the next internal id of an id family.
-func nextID(ctx context.Context, tx *sql.Tx, family string) (int64, error) {
+func nextID(ctx context.Context, tx *wtx, family string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO id_sequences (family, next_id) VALUES (?, 2)
 		ON CONFLICT (family) DO UPDATE SET next_id = next_id + 1 RETURNING next_id - 1`, family).Scan(&id)
