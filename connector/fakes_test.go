@@ -29,6 +29,7 @@ type fakeNetSuite struct {
 	nextID  int                                                  // internal ids for new records
 	ids     map[string]string                                    // "cashSale/eid:X" → internal id
 	fail    func(method, path string) (int, string, http.Header) // inject a reply; status 0 = none
+	lost    func(method, path string) bool                        // write, then answer 502 as if the reply was lost
 	limit   int
 }
 
@@ -159,6 +160,10 @@ func (f *fakeNetSuite) record(w http.ResponseWriter, r *http.Request, rest strin
 		f.ids[key] = id
 	}
 	f.records[key] = b
+	if f.lost != nil && f.lost(r.Method, rest) {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
 	typ, _, _ := strings.Cut(rest, "/")
 	w.Header().Set("Location", f.srv.URL+"/services/rest/record/v1/"+typ+"/"+id)
 	w.WriteHeader(http.StatusNoContent)
@@ -192,7 +197,8 @@ type fakeGateway struct {
 	keys    []string     // Idempotency-Key of every call ("" if none)
 	byKey   map[string]string
 	refunds int
-	fail    func() int // status to answer instead, 0 = none
+	fail    func() int  // status to answer instead, 0 = none
+	lost    func() bool // make the refund, then answer 502 as if the reply was lost
 }
 
 func newFakeGateway(t *testing.T) *fakeGateway {
@@ -223,6 +229,10 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 				g.byKey[key] = id
 			}
 		}
+		if g.lost != nil && g.lost() {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
 		amount, _ := strconv.Atoi(r.PostForm.Get("amount"))
 		fmt.Fprintf(w, `{"id":%q,"object":"refund","amount":%d,"payment_intent":%q,"status":"succeeded"}`, id, amount, r.PostForm.Get("payment_intent"))
 	}))
@@ -234,4 +244,17 @@ func (g *fakeGateway) snapshot() (calls []url.Values, keys []string, made int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]url.Values(nil), g.calls...), append([]string(nil), g.keys...), g.refunds
+}
+
+// count returns how many records were written with keys starting with prefix.
+func (f *fakeNetSuite) count(prefix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for k := range f.records {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
 }

@@ -130,6 +130,9 @@ func (s *scheduler) isOpen(id string) bool {
 // next blocks until a transaction may be posted and hands it out.
 func (s *scheduler) next(ctx context.Context) (*job, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s.mu.Lock()
 		var wait time.Duration = -1
 		for s.heap.Len() > 0 {

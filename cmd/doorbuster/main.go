@@ -69,6 +69,7 @@ every invariant that matters on Black Friday.`,
 	root.AddCommand(newVersionCmd(streams))
 	root.AddCommand(newFixturesCmd(streams))
 	root.AddCommand(newSimCmd(streams))
+	root.AddCommand(newConnectorCmd(streams))
 	return root
 }
 
