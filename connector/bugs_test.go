@@ -28,7 +28,7 @@ func TestBugSwitches(t *testing.T) {
 	cases := []struct {
 		bug Bug
 		// run drives the connector and returns what it observed.
-		run           func(t *testing.T, h *harness) string
+		run            func(t *testing.T, h *harness) string
 		correct, buggy string
 	}{
 		{

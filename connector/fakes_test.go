@@ -29,7 +29,7 @@ type fakeNetSuite struct {
 	nextID  int                                                  // internal ids for new records
 	ids     map[string]string                                    // "cashSale/eid:X" → internal id
 	fail    func(method, path string) (int, string, http.Header) // inject a reply; status 0 = none
-	lost    func(method, path string) bool                        // write, then answer 502 as if the reply was lost
+	lost    func(method, path string) bool                       // write, then answer 502 as if the reply was lost
 	limit   int
 }
 
