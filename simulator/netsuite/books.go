@@ -268,7 +268,12 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-16384)") // 16 MiB per reader
 	} else {
+		// A large world's load touches gigabytes: a big cache keeps the bulk load
+		// from spilling pages mid-transaction.
+		q.Add("_pragma", "cache_size(-262144)") // 256 MiB, allocated as used
+		q.Add("_pragma", "temp_store(memory)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()

@@ -4,9 +4,13 @@
 //
 // A real NetSuite client talks to it by changing its base URL:
 //
-//	connector ──HTTP──► gin: metrics ─► auth (TBA) ─► governance ─► faults ─► handler
+//	connector ──HTTP──► gin: metrics ─► governance ─► faults ─► auth (TBA) ─► handler
 //	                                                                            │
 //	                              books (SQLite, WAL) ◄── posting rules ◄───────┘
+//
+// Governance comes before the fault engine so that an injected latency is served while
+// the request holds its concurrency slot, as a slow NetSuite request does; faults come
+// before authentication so that they hit a request whatever its credentials.
 //
 // Routes:
 //
