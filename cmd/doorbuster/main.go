@@ -70,6 +70,7 @@ every invariant that matters on Black Friday.`,
 	root.AddCommand(newFixturesCmd(streams))
 	root.AddCommand(newSimCmd(streams))
 	root.AddCommand(newConnectorCmd(streams))
+	root.AddCommand(newHealthcheckCmd(streams))
 	return root
 }
 
