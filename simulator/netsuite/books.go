@@ -432,7 +432,7 @@ func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // VACUUM INTO reads one snapshot of the WAL database and writes a compact copy; it
 // runs on its own connection, so writers go on meanwhile.
 func (b *books) exportTo(ctx context.Context, dst string) error {
-	db, err := sql.Open("sqlite", dsn(b.path, false))
+	db, err := sql.Open("sqlite", "file:"+b.path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("netsuite books: export: %w", err)
 	}

@@ -3,6 +3,7 @@ package netsuite
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/doorbuster/doorbuster/fixtures"
 )
@@ -171,6 +172,7 @@ func (st *store) loadWorld(ctx context.Context, tx *wtx, w *fixtures.World, now 
 			return err
 		}
 	}
+	stock := &batch{ins: ins, prefix: "INSERT INTO inventory (item, location, onhand, averagecost) VALUES ", cols: 4}
 	defaultSub := ""
 	if len(w.Subsidiaries) > 0 {
 		defaultSub = w.Subsidiaries[0].ID
@@ -188,11 +190,13 @@ func (st *store) loadWorld(ctx context.Context, tx *wtx, w *fixtures.World, now 
 			return err
 		}
 		for _, sk := range it.OnHand {
-			if err := ins.exec("INSERT INTO inventory (item, location, onhand, averagecost) VALUES (?, ?, ?, ?)",
-				it.ID, sk.LocationID, sk.Quantity, it.AverageCost.Float()); err != nil {
+			if err := stock.add(it.ID, sk.LocationID, sk.Quantity, it.AverageCost.Float()); err != nil {
 				return fmt.Errorf("stock of item %s at %s: %w", it.ID, sk.LocationID, err)
 			}
 		}
+	}
+	if err := stock.flush(); err != nil {
+		return fmt.Errorf("stock: %w", err)
 	}
 	for _, c := range w.Customers {
 		b := body{"isPerson": true}
@@ -223,6 +227,38 @@ func orString(s, def string) string {
 		return s
 	}
 	return def
+}
+
+// batch collects rows for multi-row INSERTs (a bulk load's stock runs to millions
+// of rows; one statement per 200 rows is several times faster than one per row).
+type batch struct {
+	ins    *inserter
+	prefix string // "INSERT INTO t (a, b) VALUES "
+	cols   int
+	rows   int
+	args   []any
+}
+
+const batchRows = 200
+
+func (b *batch) add(args ...any) error {
+	b.args = append(b.args, args...)
+	b.rows++
+	if b.rows == batchRows {
+		return b.flush()
+	}
+	return nil
+}
+
+func (b *batch) flush() error {
+	if b.rows == 0 {
+		return nil
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", b.cols), ", ") + ")"
+	q := b.prefix + strings.TrimSuffix(strings.Repeat(row+", ", b.rows), ", ")
+	err := b.ins.exec(q, b.args...)
+	b.rows, b.args = 0, b.args[:0]
+	return err
 }
 
 // projectWith is project within a bulk load.
