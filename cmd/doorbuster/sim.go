@@ -18,6 +18,7 @@ import (
 
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
+	"github.com/doorbuster/doorbuster/simulator/gateway"
 	"github.com/doorbuster/doorbuster/simulator/netsuite"
 )
 
@@ -30,6 +31,8 @@ type simOptions struct {
 	NetSuiteAddr     string
 	ConcurrencyLimit int
 	Books            string
+	GatewayAddr      string // "" means any free loopback port (tests)
+	GatewayBooks     string
 	EnvFile          string
 	Quiet            bool
 
@@ -38,25 +41,32 @@ type simOptions struct {
 }
 
 // Default listen addresses: loopback only.
-const defaultNetSuiteAddr = "127.0.0.1:8701"
+const (
+	defaultNetSuiteAddr = "127.0.0.1:8701"
+	defaultGatewayAddr  = "127.0.0.1:8702"
+)
 
 func newSimCmd(streams ioStreams) *cobra.Command {
 	opts := simOptions{Seed: 1, Size: string(fixtures.Small), NetSuiteAddr: defaultNetSuiteAddr,
-		ConcurrencyLimit: netsuite.DefaultConcurrencyLimit}
+		ConcurrencyLimit: netsuite.DefaultConcurrencyLimit, GatewayAddr: defaultGatewayAddr}
 	cmd := &cobra.Command{
 		Use:   "sim",
-		Short: "Serve the simulators (NetSuite) for a connector, until interrupted",
+		Short: "Serve the simulators (NetSuite, payment gateway) for a connector, until interrupted",
 		Long: `Load (or generate) a fixture world and serve a stateful NetSuite REST simulator on
 loopback: the record API, SuiteQL, async jobs, token-based authentication and
-governance, with the books in SQLite.
+governance, with the books in SQLite. Beside it, a Stripe-shaped payment gateway:
+payment intents, refunds, terminal readers (one per register), Idempotency-Key,
+with its own books in SQLite.
 
 The connector environment contract is written to --env-file as KEY=value lines
 (NETSUITE_BASE_URL, NETSUITE_ACCOUNT_ID, NETSUITE_CONSUMER_KEY, NETSUITE_CONSUMER_SECRET,
-NETSUITE_TOKEN_ID, NETSUITE_TOKEN_SECRET), or to standard output without it.
+NETSUITE_TOKEN_ID, NETSUITE_TOKEN_SECRET, GATEWAY_BASE_URL, GATEWAY_API_KEY), or to
+standard output without it.
 
 Harness endpoints beside the API: /healthz, /metrics (Prometheus), /_sim/export (a
 snapshot of the books as an SQLite file) and POST /_sim/reset (back to the world).
-Stop with Ctrl-C; the books stay in --books FILE when given.`,
+Stop with Ctrl-C; the books stay in --books FILE (NetSuite) and --gateway-books FILE
+when given.`,
 		Example: `  # Serve the default small world; print the environment for a connector
   doorbuster sim
 
@@ -67,8 +77,9 @@ Stop with Ctrl-C; the books stay in --books FILE when given.`,
   # A world written by 'doorbuster fixtures', a premium account's 20 slots
   doorbuster sim --world worlds/large/world.json --concurrency-limit 20
 
-  # Any free port (see the env file for the one chosen)
-  doorbuster sim --netsuite-addr 127.0.0.1:0 --env-file sim.env`,
+  # Any free ports (see the env file for the ones chosen), gateway books kept
+  doorbuster sim --netsuite-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
+      --env-file sim.env --gateway-books gateway.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return simRun(cmd.Context(), streams, opts)
@@ -81,6 +92,8 @@ Stop with Ctrl-C; the books stay in --books FILE when given.`,
 	f.StringVar(&opts.NetSuiteAddr, "netsuite-addr", opts.NetSuiteAddr, "loopback HOST:PORT to serve NetSuite on (port 0: any free port)")
 	f.IntVar(&opts.ConcurrencyLimit, "concurrency-limit", opts.ConcurrencyLimit, "NetSuite governance: concurrent requests allowed (5, 15, 20, +10 per SuiteCloud Plus)")
 	f.StringVar(&opts.Books, "books", "", "keep the NetSuite books in this SQLite file (replaced at start; default: a temporary file)")
+	f.StringVar(&opts.GatewayAddr, "gateway-addr", opts.GatewayAddr, "loopback HOST:PORT to serve the payment gateway on (port 0: any free port)")
+	f.StringVar(&opts.GatewayBooks, "gateway-books", "", "keep the payment gateway's books in this SQLite file (replaced at start; default: a temporary file)")
 	f.StringVar(&opts.EnvFile, "env-file", "", "write the connector environment to this file (default: standard output)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "log only warnings and errors")
 	return cmd
@@ -117,7 +130,41 @@ func simServices(opts simOptions, world *fixtures.World, log *slog.Logger) ([]*s
 		return nil, err
 	}
 	out = append(out, ns)
+	gw, err := newGatewayService(opts, world, log)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	out = append(out, gw)
 	return out, nil
+}
+
+func newGatewayService(opts simOptions, world *fixtures.World, log *slog.Logger) (*simService, error) {
+	srv, err := gateway.New(world, gateway.Config{
+		BooksPath: opts.GatewayBooks,
+		Logger:    log.With("sim", "gateway"),
+		Seed:      opts.Seed,
+	})
+	if err != nil {
+		return nil, withCode(exitSetup, err)
+	}
+	addr := opts.GatewayAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return &simService{
+		Name:    "gateway",
+		Addr:    addr,
+		Handler: srv.Handler(),
+		Close:   srv.Close,
+		Env: func(base string) []envVar {
+			return []envVar{
+				{contract.EnvGatewayBaseURL, base},
+				{contract.EnvGatewayAPIKey, world.Gateway.SecretKey},
+			}
+		},
+		Describe: fmt.Sprintf("%d terminal readers, books %s", len(world.Registers), srv.BooksPath()),
+	}, nil
 }
 
 func newNetSuiteService(opts simOptions, world *fixtures.World, log *slog.Logger) (*simService, error) {
