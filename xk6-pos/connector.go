@@ -16,6 +16,10 @@ import (
 	"github.com/doorbuster/doorbuster/loadgen"
 )
 
+// maxSubmitAttempts bounds the submissions of one transaction in one go, whatever
+// SubmitRetryFor says.
+const maxSubmitAttempts = 200
+
 // maxReply bounds what the module reads of a reply.
 const maxReply = 8 << 20
 
@@ -143,7 +147,8 @@ var jsonHeader = http.Header{"Content-Type": {"application/json"}, "Accept": {"a
 func (s *session) submit(e *txEntry) {
 	ctx := s.step("submit", contract.PathTransactions)
 	u := s.mod.cfg.ConnectorURL + contract.PathTransactions
-	deadline := s.mod.now().Add(s.opts.SubmitRetryFor)
+	// Pacing uses the real clock (the module's clock may be a test's or a business one).
+	deadline := time.Now().Add(s.opts.SubmitRetryFor)
 	for attempt := 0; ; attempt++ {
 		if e.submittedAt.IsZero() {
 			e.submittedAt = s.mod.now()
@@ -162,7 +167,8 @@ func (s *session) submit(e *txEntry) {
 			return
 		}
 		e.err = replyError(status, body, err)
-		if s.ctx.Err() != nil || !s.mod.now().Before(deadline) || !backoff(s.ctx, attempt, 2*time.Second) {
+		if s.ctx.Err() != nil || !time.Now().Before(deadline) || attempt >= maxSubmitAttempts ||
+			!backoff(s.ctx, attempt, 2*time.Second) {
 			e.outcome = OutcomeUnacknowledged
 			return
 		}
@@ -184,8 +190,8 @@ func (s *session) sendBatch(chunk []*queuedTx) ([]contract.ItemResult, error) {
 	ctx := s.step("upload", contract.PathBatch)
 	u := s.mod.cfg.ConnectorURL + contract.PathBatch
 	var lastErr string
-	for attempt := range 5 {
-		if attempt > 0 && !backoff(s.ctx, attempt, 2*time.Second) {
+	for attempt := range 4 {
+		if attempt > 0 && !backoff(s.ctx, attempt, time.Second) {
 			break
 		}
 		now := s.mod.now()

@@ -340,7 +340,6 @@ func (s *session) enqueue(q *queuedTx) {
 	s.reg.mu.Unlock()
 	n := s.mod.queued.Add(1)
 	s.emit(s.ctx, s.mod.m.offlineQueue, float64(n))
-	s.emit(s.ctx, s.mod.m.transactions, 1, loadgen.Tag{Key: "type", Value: string(q.entry.tx.Type)}, loadgen.Tag{Key: "outcome", Value: "queued"})
 }
 
 // void rings up a basket, has the card authorised, then the customer changes their

@@ -9,9 +9,11 @@ import (
 // Names of the module's metrics. Every sample carries the scenario and the tags flow and
 // store; the ones below carry more where said.
 const (
-	// MetricTransactions counts transactions by final outcome, tagged type and outcome
-	// (acknowledged, rejected, unacknowledged; voided and abandoned for sales that never
-	// reached the connector; queued when a register keeps one for later).
+	// MetricTransactions counts transactions by final outcome, tagged type and outcome:
+	// acknowledged or rejected when the connector answered (online, or in a batch);
+	// voided and abandoned for sales that never reached the connector. A transaction in
+	// an offline queue is counted when its batch is answered (pos_offline_queue shows
+	// the queue meanwhile); one still queued at Close is journaled unacknowledged.
 	MetricTransactions = "pos_transactions"
 	// MetricCheckoutDuration is from the iteration's intended start to the connector's
 	// acknowledgement of the transaction (online submissions only).

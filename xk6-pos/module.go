@@ -34,6 +34,7 @@ package pos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -535,6 +536,9 @@ func (m *Module) Close() error {
 			if len(qt.forward) > 0 {
 				// Card payments never forwarded: the body carries no intent for them.
 				e.err = joinErr(e.err, "card payments taken offline were never forwarded to the gateway")
+			}
+			if e.body == nil {
+				e.body, _ = json.Marshal(e.tx) // as it stands, without the intents to come
 			}
 			e.outcome = OutcomeUnacknowledged
 			m.queued.Add(-1)

@@ -23,11 +23,15 @@ func TestParseOptions(t *testing.T) {
 		{name: "basket as a number", in: `{"basketSize": 2.5}`,
 			want: func(o Options) bool { return o.BasketSize.Mean == 2.5 && o.BasketSize.Max == 40 }},
 		{name: "explicit zero kept", in: `{"declineRate": 0, "knownCustomerRate": 0}`,
-			want: func(o Options) bool { return o.DeclineRate == 0 && o.KnownCustomerRate == 0 && o.InsufficientFundsRate == 0.01 }},
+			want: func(o Options) bool {
+				return o.DeclineRate == 0 && o.KnownCustomerRate == 0 && o.InsufficientFundsRate == 0.01
+			}},
 		{name: "a given rate wins over a default", in: `{"knownCustomerRate": 1}`,
 			want: func(o Options) bool { return o.KnownCustomerRate == 1 && o.NewCustomerRate == 0 }},
 		{name: "durations as strings or seconds", in: `{"offlineDuration": "90s", "thinkTime": 0.25}`,
-			want: func(o Options) bool { return o.OfflineDuration == 90*time.Second && o.ThinkTime == 250*time.Millisecond }},
+			want: func(o Options) bool {
+				return o.OfflineDuration == 90*time.Second && o.ThinkTime == 250*time.Millisecond
+			}},
 		{name: "clock start", in: `{"clockStart": "2025-11-27T23:59:30Z"}`,
 			want: func(o Options) bool { return o.ClockStart.Equal(time.Date(2025, 11, 27, 23, 59, 30, 0, time.UTC)) }},
 		{name: "stores by count", in: `{"stores": 2}`, want: func(o Options) bool { return o.StoreCount == 2 }},
