@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"syscall"
@@ -186,12 +187,17 @@ func TestTimeoutHoldsThenClosesWithoutAnswer(t *testing.T) {
 
 func TestTimeoutEndsWhenClientGoesAway(t *testing.T) {
 	w := newWorld(t, New(Gateway, 1), Rule{Name: "hang", Target: Gateway, Effect: &Timeout{Duration: dur("1h")}})
-	_, _, _, err := doWith(client(100*time.Millisecond), "GET", w.srv.URL+"/v1/x")
-	if err == nil {
-		t.Fatal("want the client's own timeout")
+	for i, method := range []string{"GET", "POST"} {
+		req, err := http.NewRequest(method, w.srv.URL+"/v1/x", strings.NewReader("amount=1099&currency=usd&metadata[note]="+strings.Repeat("x", 64<<10)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client(100 * time.Millisecond).Do(req); err == nil {
+			t.Fatal("want the client's own timeout")
+		}
+		// The server side lets go soon after the client hangs up, not after an hour.
+		waitFor(t, method+" held request to end", func() bool { return w.served.Load() == int64(i+1) })
 	}
-	// The server side lets go soon after the client hangs up, not after an hour.
-	waitFor(t, "the held request to end", func() bool { return w.served.Load() == 1 })
 }
 
 func TestSlowBodyDribbles(t *testing.T) {
