@@ -511,3 +511,29 @@ func TestTransactionEID(t *testing.T) {
 		t.Errorf("long id → %q", got)
 	}
 }
+
+func TestNamelessNewCustomerGetsPlaceholderName(t *testing.T) {
+	h := startHarness(t)
+	// The fake refuses a customer without a name, as NetSuite does on create.
+	var mu sync.Mutex
+	refused := 0
+	h.ns.requireNames = func(body map[string]any) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if body["firstName"] == nil && body["lastName"] == nil {
+			refused++
+			return false
+		}
+		return true
+	}
+	tx := cardSale("NN-1", "R1", day, line("SKU-B", 1, 99, 0, ""))
+	tx.Customer = &contract.Customer{Email: "jane.doe@example.com"}
+	h.submit(tx)
+	if st := h.drained(); st.Posted != 1 {
+		t.Fatalf("%+v", st)
+	}
+	ident := customerIdentity(tx.Customer)
+	if b := h.ns.body("customer/eid:" + ident); refused != 1 || path(b, "lastName") != "jane.doe" || path(b, "email") != "jane.doe@example.com" {
+		t.Errorf("refused %d, customer %v", refused, b)
+	}
+}

@@ -31,6 +31,9 @@ type fakeNetSuite struct {
 	fail    func(method, path string) (int, string, http.Header) // inject a reply; status 0 = none
 	lost    func(method, path string) bool                       // write, then answer 502 as if the reply was lost
 	limit   int
+	// requireNames, when set, vets customer bodies: false answers NetSuite's 400 for a
+	// person without a name.
+	requireNames func(body map[string]any) bool
 }
 
 var fakeViews = map[string][]map[string]any{
@@ -139,6 +142,11 @@ func (f *fakeNetSuite) record(w http.ResponseWriter, r *http.Request, rest strin
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if strings.HasPrefix(rest, "customer") && f.requireNames != nil && !f.requireNames(b) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"status":400,"o:errorDetails":[{"detail":"Please enter value(s) for: Company Name (or First Name / Last Name).","o:errorCode":"USER_ERROR","o:errorPath":"companyName"}]}`)
+		return
+	}
 	var key string
 	switch r.Method {
 	case http.MethodPut:

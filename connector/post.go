@@ -350,6 +350,12 @@ func (c *Connector) customer(ctx context.Context, tx *contract.Transaction, snap
 	}
 	body.ExternalID = ident
 	id, err := c.ns.Upsert(ctx, "customer", ident, body)
+	if needsName(err) && body.FirstName == "" && body.LastName == "" {
+		// A new person needs a name and the register knew none: name them after what
+		// identifies them. (Only a create can fail so: an update keeps the stored name.)
+		body.LastName = placeholderName(cu, ident)
+		id, err = c.ns.Upsert(ctx, "customer", ident, body)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -357,6 +363,29 @@ func (c *Connector) customer(ctx context.Context, tx *contract.Transaction, snap
 	c.customers[ident] = id
 	c.custMu.Unlock()
 	return refFor(id, ident), nil
+}
+
+// needsName reports NetSuite's refusal of a customer without a name.
+func needsName(err error) bool {
+	var e *netsuite.Error
+	return errors.As(err, &e) && e.Status == 400 &&
+		(e.ErrorPath == "companyName" || e.ErrorPath == "lastName" || e.ErrorPath == "firstName" || strings.Contains(e.Detail, "First Name"))
+}
+
+// placeholderName names a customer the register knew only by e-mail, phone or loyalty id.
+func placeholderName(c *contract.Customer, ident string) string {
+	switch {
+	case c.Email != "":
+		local, _, _ := strings.Cut(strings.TrimSpace(c.Email), "@")
+		if local != "" {
+			return local
+		}
+	case c.Phone != "":
+		return strings.TrimSpace(c.Phone)
+	case c.LoyaltyID != "":
+		return "Loyalty " + c.LoyaltyID
+	}
+	return ident
 }
 
 func refFor(id, eid string) *nsRef {
