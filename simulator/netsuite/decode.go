@@ -273,7 +273,8 @@ func decodeRef(f *field, v any, path string) (ref, error) {
 		return ref{}, wrongType(path, f, v)
 	}
 	var r ref
-	for k, x := range obj {
+	for _, k := range sortedKeys(obj) {
+		x := obj[k]
 		switch k {
 		case "id":
 			switch id := x.(type) {
@@ -320,7 +321,8 @@ func decodeSublist(f *field, v any, path string, opts decodeOptions) (lines, err
 		return nil, wrongType(path, f, v)
 	}
 	var items []any
-	for k, x := range obj {
+	for _, k := range sortedKeys(obj) {
+		x := obj[k]
 		if k == "items" {
 			arr, ok := x.([]any)
 			if !ok {

@@ -70,7 +70,7 @@ func notFound(format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Detail: fmt.Sprintf(format, args...)}
 }
 
-// statusTypes are the RFC 9110 sections NetSuite links in "type".
+// statusSections are the RFC 9110 sections linked in "type", by status.
 var statusSections = map[int]string{
 	400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6",
 	409: "15.5.10", 413: "15.5.14", 415: "15.5.16", 429: "6.6", 500: "15.6.1", 503: "15.6.4",

@@ -754,7 +754,7 @@ func orDefault(x, def int64) int64 {
 }
 
 func (st *store) postOrder(p *poster, b body, h *header) error {
-	for i, l := range getLines(b, "item") {
+	for _, l := range getLines(b, "item") {
 		loc := getRef(l, "location")
 		if loc == 0 {
 			loc = h.location
@@ -765,7 +765,6 @@ func (st *store) postOrder(p *poster, b body, h *header) error {
 		tax, _ := getNumber(l, "tax1Amt")
 		row := txLine{sublist: "item", line: lineNo(l), item: getRef(l, "item"), loc: loc, qty: qty, rate: rate,
 			amount: cents(amt), tax: cents(tax), taxCode: getRef(l, "taxCode")}
-		_ = i
 		h.subtotal += row.amount
 		h.tax += row.tax
 		if err := p.insertLine(row); err != nil {
