@@ -35,6 +35,9 @@ type simOptions struct {
 	GatewayBooks     string
 	EnvFile          string
 	Quiet            bool
+	// ListenAny allows non-loopback listen addresses: inside a container the network
+	// namespace is the container's own, and 0.0.0.0 is how its network reaches it.
+	ListenAny bool
 
 	// ready, when set (tests), is called once every simulator listens.
 	ready func(services []*simService)
@@ -96,6 +99,7 @@ when given.`,
 	f.StringVar(&opts.GatewayBooks, "gateway-books", "", "keep the payment gateway's books in this SQLite file (replaced at start; default: a temporary file)")
 	f.StringVar(&opts.EnvFile, "env-file", "", "write the connector environment to this file (default: standard output)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "log only warnings and errors")
+	f.BoolVar(&opts.ListenAny, "listen-any", false, "allow non-loopback addresses such as 0.0.0.0:8080 (only inside a container, whose network is its own)")
 	return cmd
 }
 
@@ -235,6 +239,15 @@ func listenLoopback(name, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// listenAny listens on addr, any address (for --listen-any inside a container).
+func listenAny(name, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--%s-addr: %w", name, err)
+	}
+	return ln, nil
+}
+
 func simRun(ctx context.Context, streams ioStreams, opts simOptions) error {
 	gin.SetMode(gin.ReleaseMode)
 	level := slog.LevelInfo
@@ -263,7 +276,11 @@ func simRun(ctx context.Context, streams ioStreams, opts simOptions) error {
 	servers := make([]*http.Server, 0, len(services))
 	errc := make(chan error, len(services))
 	for _, s := range services {
-		ln, err := listenLoopback(s.Name, s.Addr)
+		listen := listenLoopback
+		if opts.ListenAny {
+			listen = listenAny
+		}
+		ln, err := listen(s.Name, s.Addr)
 		if err != nil {
 			for _, hs := range servers {
 				_ = hs.Close()
