@@ -1,0 +1,162 @@
+package invariants
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SyncLatencies reads the sync latency samples of a run directory: for every
+// acknowledged transaction that was posted, NetSuite's creation time of its record
+// (the later of an exchange's two; the first of duplicates) − the POS acknowledgement
+// time, ordered by acknowledgement time. The harness offers them to thresholds as
+// pos_sync_latency; reports chart them.
+func SyncLatencies(ctx context.Context, runDir string) ([]SyncSample, error) {
+	s, err := openSession(ctx, filepath.Join(runDir, journalFile), filepath.Join(runDir, netsuiteFile),
+		filepath.Join(runDir, gatewayFile))
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if err := s.need(ctx, "origin"); err != nil {
+		return nil, err
+	}
+	return syncSamples(ctx, s)
+}
+
+func syncSamples(ctx context.Context, s *session) ([]SyncSample, error) {
+	rows, err := s.c.QueryContext(ctx, `SELECT p.tx_id, j.acked_at, MAX(p.first)
+		FROM (SELECT tx_id, MIN(createddate) AS first FROM pos_origin WHERE tx_id IS NOT NULL GROUP BY tx_id, part) p
+		JOIN main.tx j ON j.id = p.tx_id
+		WHERE j.outcome = 'acknowledged' AND j.acked_at IS NOT NULL AND j.acked_at <> ''
+		GROUP BY p.tx_id`)
+	if err != nil {
+		return nil, fmt.Errorf("invariants: sync latency: %w", err)
+	}
+	defer rows.Close()
+	var out []SyncSample
+	for rows.Next() {
+		var id, acked, posted string
+		if err := rows.Scan(&id, &acked, &posted); err != nil {
+			return nil, fmt.Errorf("invariants: sync latency: %w", err)
+		}
+		a, err := time.Parse(time.RFC3339Nano, acked)
+		if err != nil {
+			return nil, fmt.Errorf("invariants: sync latency: journal tx %s: acked_at %q: %w", id, acked, err)
+		}
+		p, err := time.Parse(time.RFC3339Nano, posted)
+		if err != nil {
+			return nil, fmt.Errorf("invariants: sync latency: NetSuite record of %s: createddate %q: %w", id, posted, err)
+		}
+		out = append(out, SyncSample{TxID: id, AckedAt: a, PostedAt: p, Latency: p.Sub(a)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("invariants: sync latency: %w", err)
+	}
+	slices.SortFunc(out, func(x, y SyncSample) int {
+		if c := x.AckedAt.Compare(y.AckedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.TxID, y.TxID)
+	})
+	return out, nil
+}
+
+// Latencies summarises samples (nil when there are none). Percentiles are nearest-rank.
+func Latencies(samples []SyncSample) *LatencyStats {
+	if len(samples) == 0 {
+		return nil
+	}
+	d := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		d[i] = s.Latency
+	}
+	slices.Sort(d)
+	rank := func(p float64) time.Duration {
+		i := int(math.Ceil(p*float64(len(d)))) - 1
+		return d[max(0, min(i, len(d)-1))]
+	}
+	return &LatencyStats{Count: len(d), MinMs: ms(d[0]), P50Ms: ms(rank(0.50)), P95Ms: ms(rank(0.95)),
+		P99Ms: ms(rank(0.99)), MaxMs: ms(d[len(d)-1])}
+}
+
+// runMeta is what the checker reads of run.json.
+type runMeta struct {
+	TrafficEndedAt *time.Time `json:"trafficEndedAt"`
+	DrainedAt      *time.Time `json:"drainedAt"`
+	DrainTimedOut  bool       `json:"drainTimedOut"`
+}
+
+func kpis(ctx context.Context, s *session, runDir string, ran []rule, rep *Report) error {
+	var err error
+	if rep.SyncSamples, err = syncSamples(ctx, s); err != nil {
+		return err
+	}
+	rep.KPIs.SyncLatency = Latencies(rep.SyncSamples)
+
+	var probes, good int64
+	err = s.c.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(p.connector_on_hand IS NOT NULL
+			AND abs(p.connector_on_hand - COALESCE(v.onhand, 0)) <= 1e-6), 0)
+		FROM (SELECT sku, location_id, connector_on_hand, MAX(probed_at) FROM main.stock_probe GROUP BY sku, location_id) p
+		LEFT JOIN ns.items i ON i.itemid = p.sku
+		LEFT JOIN ns.inventory v ON v.item = i.id AND v.location = CAST(p.location_id AS INTEGER)`).Scan(&probes, &good)
+	if err != nil {
+		return fmt.Errorf("invariants: stock accuracy: %w", err)
+	}
+	if probes > 0 {
+		rep.KPIs.StockAccuracyPct = pct(good, probes)
+	}
+
+	if ack := rep.Counts.Acknowledged; ack > 0 {
+		var parts []string
+		for _, r := range ran {
+			if len(r.accuracy) == 0 {
+				continue
+			}
+			q := "SELECT tx_id FROM " + vtable(r.id) + " WHERE tx_id IS NOT NULL"
+			if !slices.Contains(r.accuracy, "*") {
+				q += " AND kind IN ('" + strings.Join(r.accuracy, "', '") + "')"
+			}
+			parts = append(parts, q)
+		}
+		var bad int64
+		if len(parts) > 0 {
+			bad, err = s.count(ctx, "SELECT COUNT(*) FROM main.tx j WHERE j.outcome = 'acknowledged' AND j.id IN ("+
+				strings.Join(parts, " UNION ")+")")
+			if err != nil {
+				return fmt.Errorf("invariants: posting accuracy: %w", err)
+			}
+		}
+		rep.KPIs.PostingAccuracyPct = pct(ack-bad, ack)
+	}
+
+	b, err := os.ReadFile(filepath.Join(runDir, "run.json"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("invariants: %w", err)
+	default:
+		var m runMeta
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("invariants: %s: %w", filepath.Join(runDir, "run.json"), err)
+		}
+		if m.TrafficEndedAt != nil && m.DrainedAt != nil && !m.TrafficEndedAt.IsZero() && !m.DrainedAt.IsZero() {
+			d := ms(m.DrainedAt.Sub(*m.TrafficEndedAt))
+			rep.KPIs.DrainTimeMs = &d
+		}
+		rep.KPIs.DrainTimedOut = m.DrainTimedOut
+	}
+	return nil
+}
+
+func pct(n, of int64) *float64 {
+	p := math.Round(float64(n)/float64(of)*1e6) / 1e4
+	return &p
+}
