@@ -240,4 +240,3 @@ func count(m *sync.Map) int {
 	m.Range(func(_, _ any) bool { n++; return true })
 	return n
 }
-
