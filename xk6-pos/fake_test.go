@@ -38,10 +38,13 @@ type fakeConnector struct {
 	failNext int  // answer 503 to the next failNext submissions
 	loseNext int  // store, then answer 503 (a lost response) to the next loseNext submissions
 	down     bool // 503 to everything
+
+	inflight map[string]int // register → submissions being served
+	overlaps int            // submissions that found another of their register in flight
 }
 
 func newFakeConnector(t testing.TB, w *fixtures.World) *fakeConnector {
-	f := &fakeConnector{t: t, w: w, accepted: map[string][]byte{}}
+	f := &fakeConnector{t: t, w: w, accepted: map[string][]byte{}, inflight: map[string]int{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -120,6 +123,14 @@ func (f *fakeConnector) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.singles++
+	if f.inflight[tx.RegisterID] > 0 {
+		f.overlaps++
+	}
+	f.inflight[tx.RegisterID]++
+	f.mu.Unlock()
+	time.Sleep(time.Millisecond) // long enough for another submission of the register to overlap
+	f.mu.Lock()
+	f.inflight[tx.RegisterID]--
 	if f.failNext > 0 {
 		f.failNext--
 		f.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -405,7 +406,7 @@ func (c *fakeClock) add(d time.Duration) {
 func TestOfflineResync(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2025, 11, 28, 15, 0, 0, 0, time.UTC)}
 	e := newEnv(t, func(c *Config) { c.Clock = clock.now })
-	exec, init := e.exec(FlowOfflineResync, map[string]any{"stores": 1, "offlineRegisters": 0.5, "offlineDuration": "60s",
+	exec, init := e.exec(FlowOfflineResync, map[string]any{"stores": 1, "offlineRegisters": 0.5, "offlineDuration": "60s", "batchSize": 4,
 		"tenders": map[string]any{"card": 0.5, "cash": 0.3, "split": 0.2}})
 	// A sale flow at the same store may not use the offline registers.
 	saleExec, saleInit := e.exec(FlowSale, map[string]any{"stores": 1, "tenders": map[string]any{"cash": 1}})
@@ -446,8 +447,15 @@ func TestOfflineResync(t *testing.T) {
 	e.conn.mu.Lock()
 	batches := append([]int(nil), e.conn.batches...)
 	e.conn.mu.Unlock()
-	if len(batches) == 0 {
-		t.Fatal("no batch uploaded")
+	sum := 0
+	for _, n := range batches {
+		sum += n
+		if n > 4 {
+			t.Errorf("a batch of %d, more than batchSize 4", n)
+		}
+	}
+	if sum != 12 {
+		t.Errorf("batches %v carry %d transactions, want 12", batches, sum)
 	}
 	midnight := time.Date(2025, 11, 28, 0, 0, 0, 0, time.UTC)
 	var offline, before, cards int
@@ -630,5 +638,57 @@ func TestExecErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%s %v: error %v, want %q", tc.flow, tc.opts, err, tc.err)
 		}
+	}
+}
+
+// TestRegistersServeOneAtATime runs more VUs than registers: a register never has two
+// transactions in flight.
+func TestRegistersServeOneAtATime(t *testing.T) {
+	e := newEnv(t)
+	exec, init := e.exec(FlowSale, map[string]any{"stores": 1, "tenders": map[string]any{"cash": 1}, "basketSize": map[string]any{"mean": 1, "distribution": "fixed"}})
+	e.runExec("crowd", exec, init, 60, 12)
+	e.conn.mu.Lock()
+	overlaps, singles := e.conn.overlaps, e.conn.singles
+	e.conn.mu.Unlock()
+	if singles != 60 || overlaps != 0 {
+		t.Errorf("%d submissions, %d overlapping at a register", singles, overlaps)
+	}
+	regs := map[string]bool{}
+	for _, tx := range e.conn.transactions() {
+		regs[tx.RegisterID] = true
+	}
+	if len(regs) != 4 {
+		t.Errorf("%d registers used, want the store's 4", len(regs))
+	}
+}
+
+// TestEngineRunsDeterministic runs the same plan twice: the same seed gives the same
+// baskets, customers and tenders, in the same order.
+func TestEngineRunsDeterministic(t *testing.T) {
+	type sig struct {
+		Register string
+		Lines    []contract.Line
+		Customer *contract.Customer
+		Tenders  []contract.Tender
+	}
+	run := func() []sig {
+		e := newEnv(t)
+		exec, init := e.exec(FlowSale, map[string]any{"tenders": map[string]any{"cash": 0.5, "gift_card": 0.5},
+			"knownCustomerRate": 0.3, "newCustomerRate": 0.3, "discountRate": 0.3, "hotItems": map[string]any{"count": 2}})
+		e.runExec("det", exec, init, 15, 1)
+		e.conn.mu.Lock()
+		order := append([]string(nil), e.conn.order...)
+		e.conn.mu.Unlock()
+		txs := e.conn.transactions()
+		var out []sig
+		for _, id := range order {
+			tx := txs[id]
+			out = append(out, sig{tx.RegisterID, tx.Lines, tx.Customer, tx.Tenders})
+		}
+		return out
+	}
+	a, b := run(), run()
+	if len(a) != 15 || !reflect.DeepEqual(a, b) {
+		t.Errorf("two runs of one seed differ:\n%+v\n%+v", a, b)
 	}
 }
