@@ -1,0 +1,74 @@
+package harness
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/doorbuster/doorbuster/fixtures"
+	"github.com/doorbuster/doorbuster/harness/rundir"
+)
+
+// Stack is the system a run drives, reached by URL: the two simulators (with their
+// /_sim admin API) and the connector under test. The embedded, url and image modes each
+// provide one.
+type Stack interface {
+	Endpoints() Endpoints
+	// Connector identifies the connector under test for run.json.
+	Connector() rundir.Connector
+	// Close stops what the stack started (nothing, for a stack it only found).
+	Close(ctx context.Context) error
+}
+
+// Endpoints are the base URLs of a stack.
+type Endpoints struct {
+	// NetSuite is the NetSuite simulator's base URL: its REST API is under
+	// /services/rest, its admin API under /_sim.
+	NetSuite string
+	// Gateway is the gateway simulator's base URL (API under /v1, admin under /_sim).
+	Gateway string
+	// GatewayKey is the gateway's secret key the card terminals use.
+	GatewayKey string
+	// Connector is the connector's base URL (the POS contract).
+	Connector string
+}
+
+// ContainerStarter starts the simulators and a connector image on one container
+// network (image mode). Package compose provides it.
+type ContainerStarter interface {
+	StartStack(ctx context.Context, req ContainerRequest) (Stack, error)
+}
+
+// ContainerRequest is what image mode asks a ContainerStarter for.
+type ContainerRequest struct {
+	// Image is the connector's image.
+	Image string
+	// World is the fixture world; WorldFile is its file when it came from one, else the
+	// simulators' container generates it from WorldSeed and WorldSize.
+	World     *fixtures.World
+	WorldFile string
+	WorldSeed int64
+	WorldSize fixtures.Size
+	// NetSuiteConcurrencyLimit is the simulated account's governance limit.
+	NetSuiteConcurrencyLimit int
+	// ConnectorEnv are environment variables for the connector beyond the contract's
+	// (CONNECTOR_BUGS for the reference connector's image, CONNECTOR_CONCURRENCY).
+	ConnectorEnv map[string]string
+	Logger       *slog.Logger
+	// SimsReady must be called once the simulators serve and before the connector
+	// starts, with the simulators' endpoints (Connector empty): the harness installs the
+	// fault rules and latency profiles there.
+	SimsReady func(ctx context.Context, ep Endpoints) error
+}
+
+// ConnectorKiller is an optional ability of a Stack: kill the connector without warning
+// (kill -9, container kill) and start it again with the same data, for crash cases.
+type ConnectorKiller interface {
+	KillConnector(ctx context.Context) error
+	StartConnector(ctx context.Context) error
+}
+
+// Partitioner is an optional ability of a Stack: cut the connector off from NetSuite
+// and heal it (a network partition, in image mode).
+type Partitioner interface {
+	Partition(ctx context.Context, cut bool) error
+}
