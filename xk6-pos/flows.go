@@ -3,6 +3,7 @@ package pos
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
@@ -54,16 +55,16 @@ func (s *session) scan(it *fixtures.Item, online bool) *contract.Item {
 	ctx := s.step("scan", contract.PathItem)
 	if s.opts.MisreadRate > 0 && s.rand.Float64() < s.opts.MisreadRate {
 		bad := s.misread(it.UPC)
-		start := s.mod.now()
+		start := time.Now()
 		got, status, err := s.lookup(bad)
-		s.emitDuration(ctx, s.mod.m.scan, s.mod.now().Sub(start))
+		s.emitDuration(ctx, s.mod.m.scan, time.Since(start))
 		if err == nil {
 			s.check(ctx, "scan: a misread barcode is unknown (404)", status == 404 && got == nil)
 		}
 	}
-	start := s.mod.now()
+	start := time.Now()
 	got, status, err := s.lookup(it.UPC)
-	s.emitDuration(ctx, s.mod.m.scan, s.mod.now().Sub(start))
+	s.emitDuration(ctx, s.mod.m.scan, time.Since(start))
 	switch {
 	case err != nil:
 		s.check(ctx, "scan: the connector answers item lookups", false)
@@ -176,7 +177,7 @@ func (s *session) sale(preset []pick) error {
 		return nil
 	}
 	tx.Tenders = tenders
-	return s.complete(tx, metasOf(rs), cust.kind, true, nil)
+	return s.complete(tx, metasOf(rs), cust.kind, nil)
 }
 
 func metasOf(rs []rung) []lineMeta {
@@ -274,9 +275,9 @@ func (s *session) payCard(txID string, amount money.Amount) ([]contract.Tender, 
 }
 
 // complete validates a finished transaction, prints its receipt, counts the drawer,
-// and submits it (online) or queues it (offline). onDone, when set, learns the
-// outcome (returns and exchanges settle their original sale with it).
-func (s *session) complete(tx *contract.Transaction, meta []lineMeta, custKind string, online bool, onDone func(outcome string)) error {
+// and submits it; without an answer it stays in the register's queue. onDone, when
+// set, learns the outcome (returns and exchanges settle their original sale with it).
+func (s *session) complete(tx *contract.Transaction, meta []lineMeta, custKind string, onDone func(outcome string)) error {
 	if e := tx.Validate(); e != nil {
 		s.check(s.ctx, "transaction: valid per the contract", false)
 		if onDone != nil {
@@ -291,13 +292,6 @@ func (s *session) complete(tx *contract.Transaction, meta []lineMeta, custKind s
 		return fmt.Errorf("pos: encode %s: %w", tx.ID, err)
 	}
 	e := &txEntry{tx: tx, body: body, scenario: s.scenario(), flow: s.flowName(), customerKind: custKind, lines: meta}
-	if !online {
-		s.enqueue(&queuedTx{entry: e})
-		if onDone != nil {
-			onDone(OutcomeUnacknowledged)
-		}
-		return nil
-	}
 	s.submit(e)
 	if e.outcome == OutcomeUnacknowledged {
 		// No answer: the register keeps it and sends the same body again later.
@@ -308,7 +302,7 @@ func (s *session) complete(tx *contract.Transaction, meta []lineMeta, custKind s
 		return nil
 	}
 	if e.outcome == OutcomeAcknowledged && s.vu != nil && !s.vu.IntendedStart.IsZero() {
-		s.emitDuration(s.ctx, s.mod.m.checkout, e.ackedAt.Sub(s.vu.IntendedStart), loadgen.Tag{Key: "type", Value: string(tx.Type)})
+		s.emitDuration(s.ctx, s.mod.m.checkout, time.Since(s.vu.IntendedStart), loadgen.Tag{Key: "type", Value: string(tx.Type)})
 	}
 	s.settle(e)
 	if onDone != nil {

@@ -692,3 +692,48 @@ func TestEngineRunsDeterministic(t *testing.T) {
 		t.Errorf("two runs of one seed differ:\n%+v\n%+v", a, b)
 	}
 }
+
+// TestReaderTimeouts: a reader that times out before a card is presented has its action
+// and intent cancelled, and is free for the next payment.
+func TestReaderTimeouts(t *testing.T) {
+	e := newEnv(t)
+	base := map[string]any{"stores": 1, "tenders": map[string]any{"card": 1}, "declineRate": 0, "insufficientFundsRate": 0,
+		"basketSize": map[string]any{"mean": 2}}
+	timeouts := map[string]any{"terminalTimeoutRate": 1}
+	for k, v := range base {
+		timeouts[k] = v
+	}
+	exec, init := e.exec(FlowSale, timeouts)
+	e.runExec("timeouts", exec, init, 4, 2)
+	for id, tx := range e.conn.transactions() {
+		for _, td := range tx.Tenders {
+			if td.Type != contract.Cash {
+				t.Errorf("%s: %s tender though every reader timed out", id, td.Type)
+			}
+		}
+	}
+	exec, init = e.exec(FlowSale, base)
+	e.runExec("after", exec, init, 4, 2)
+	db := e.closeJournal()
+	checkJournal(t, db, e.conn.acceptedBodies())
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM payment WHERE outcome = 'canceled'`); n < 3 {
+		t.Errorf("%d canceled payments, want 3 per card sale", n)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM payment WHERE outcome = 'captured'`); n == 0 {
+		t.Error("no capture on the readers after their timeouts")
+	}
+	rows, err := db.Query(`SELECT intent_id FROM payment WHERE outcome = 'canceled'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if pi := e.intent(id); pi.Status != "canceled" {
+			t.Errorf("timed-out intent %s is %s", id, pi.Status)
+		}
+	}
+}

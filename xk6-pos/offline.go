@@ -85,7 +85,7 @@ func (s *session) payOffline(q *queuedTx, total money.Amount, plan string) []con
 	}
 	card := func(a money.Amount) contract.Tender {
 		q.forward = append(q.forward, forwardPayment{
-			tender: -1, amount: a, taken: s.mod.now(),
+			tender: -1, amount: a,
 			card: testCard{number: approvingCards[s.rand.IntN(len(approvingCards))]},
 		})
 		return contract.Tender{Type: contract.Card, Amount: a}

@@ -50,7 +50,6 @@ type forwardPayment struct {
 	tender int
 	card   testCard
 	amount money.Amount
-	taken  time.Time // when the card was read, offline
 }
 
 func (r *register) id() string { return r.fx.ID }

@@ -137,7 +137,7 @@ func (s *session) returnFlow() error {
 	}
 	tx.Tenders = rec.refundTo(tx.Total())
 	s.think()
-	return s.complete(tx, meta, rec.custKind, true, func(outcome string) {
+	return s.complete(tx, meta, rec.custKind, func(outcome string) {
 		if outcome == OutcomeRejected {
 			rec.restore(lines, tenders)
 		} else {
@@ -234,7 +234,7 @@ func (s *session) exchange() error {
 			tx.Tenders = append(tx.Tenders, t)
 		}
 	}
-	return s.complete(tx, meta, rec.custKind, true, func(outcome string) {
+	return s.complete(tx, meta, rec.custKind, func(outcome string) {
 		if outcome == OutcomeRejected {
 			rec.restore(lines, tenders)
 		} else {

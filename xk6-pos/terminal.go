@@ -132,13 +132,13 @@ type payment struct {
 
 // cardPayment takes amount on the register's reader with card: create, process,
 // present, then capture (or cancel, when void). txID and attempt make the idempotency
-// keys; taken is when the card was read (offline payments are forwarded later).
+// keys; offline marks a store-and-forward payment being forwarded.
 func (s *session) cardPayment(txID string, attempt int, amount money.Amount, card testCard, void, offline bool) payment {
-	start := s.mod.now()
+	start, t0 := s.mod.now(), time.Now()
 	p := s.cardSteps(txID, attempt, amount, card, void, offline)
 	end := s.mod.now()
 	ctx := s.step("payment", "card")
-	s.emitDuration(ctx, s.mod.m.payment, end.Sub(start), loadgen.Tag{Key: "outcome", Value: p.outcome})
+	s.emitDuration(ctx, s.mod.m.payment, time.Since(t0), loadgen.Tag{Key: "outcome", Value: p.outcome})
 	s.emit(ctx, s.mod.m.payments, 1, loadgen.Tag{Key: "outcome", Value: p.outcome})
 	if p.outcome == PayDeclined {
 		s.emit(ctx, s.mod.m.declines, 1, loadgen.Tag{Key: "decline_code", Value: p.declineCode})
