@@ -14,7 +14,7 @@ test:
 	$(GO) test -race ./...
 
 run: build
-	$(BIN) sim
+	$(BIN) run scenarios/smoke.yaml
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

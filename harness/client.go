@@ -65,7 +65,7 @@ func (a *admin) do(ctx context.Context, method, u string, body []byte, out any) 
 		if len(msg) > 500 {
 			msg = msg[:500] + "…"
 		}
-		return fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, msg)
+		return &statusError{Method: method, URL: u, Status: resp.StatusCode, Msg: fmt.Sprintf("%s: %s", resp.Status, msg)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -73,6 +73,21 @@ func (a *admin) do(ctx context.Context, method, u string, body []byte, out any) 
 		}
 	}
 	return nil
+}
+
+// statusError is an answer with a status other than 2xx.
+type statusError struct {
+	Method, URL string
+	Status      int
+	Msg         string
+}
+
+func (e *statusError) Error() string { return e.Method + " " + e.URL + ": " + e.Msg }
+
+// isStatus reports whether err is an answer with status code.
+func isStatus(err error, code int) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.Status == code
 }
 
 // simRules is GET /_sim/faults.

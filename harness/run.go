@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -580,6 +581,9 @@ func (r *run) prepareSims(ctx context.Context, ep Endpoints, rules map[string][]
 	}
 	for _, t := range []string{targetNetSuite, targetGateway} {
 		if err := r.adm.putFaults(ctx, sims[t], rules[t]); err != nil {
+			if isStatus(err, http.StatusNotFound) {
+				return setupErr(err, "the %s simulator at %s does not serve the fault admin API (/_sim/faults), which runs the scenario's faults and latency profile", t, sims[t])
+			}
 			return setupErr(err, "install the fault rules of the %s simulator", t)
 		}
 	}
