@@ -35,11 +35,21 @@ func (e *CustomError) Unwrap() error { return e.Err }
 
 // validateCustomDefs checks what can be checked without SQLite.
 func validateCustomDefs(cs []Custom) error {
+	_, err := structuralErrors(cs)
+	return err
+}
+
+// structuralErrors checks what can be checked without SQLite; ok[i] says custom i
+// passed.
+func structuralErrors(cs []Custom) (ok []bool, err error) {
 	seen := map[string]bool{}
 	var errs []error
+	ok = make([]bool, len(cs))
 	for i, c := range cs {
 		id := c.ID
+		ok[i] = true
 		bad := func(format string, args ...any) {
+			ok[i] = false
 			errs = append(errs, &CustomError{ID: id, Err: fmt.Errorf(format, args...)})
 		}
 		switch {
@@ -62,7 +72,7 @@ func validateCustomDefs(cs []Custom) error {
 			bad("%v", err)
 		}
 	}
-	return errors.Join(errs...)
+	return ok, errors.Join(errs...)
 }
 
 func validID(id string) bool {
@@ -143,11 +153,16 @@ func stripSQL(q string) string {
 // checker's helper tables included). The error names every bad invariant by id with
 // SQLite's message (errors.Join of *CustomError).
 func ValidateCustom(ctx context.Context, customs []Custom) error {
-	if err := validateCustomDefs(customs); err != nil {
-		return err
+	ok, structural := structuralErrors(customs)
+	errs := []error{structural}
+	var rest []Custom
+	for i, c := range customs {
+		if ok[i] {
+			rest = append(rest, c)
+		}
 	}
-	if len(customs) == 0 {
-		return nil
+	if len(rest) == 0 {
+		return errors.Join(errs...)
 	}
 	dir, err := os.MkdirTemp("", "doorbuster-invariants-")
 	if err != nil {
@@ -168,8 +183,7 @@ func ValidateCustom(ctx context.Context, customs []Custom) error {
 	if err := s.exec(ctx, "PRAGMA query_only = 1"); err != nil {
 		return fmt.Errorf("invariants: %w", err)
 	}
-	var errs []error
-	for _, c := range customs {
+	for _, c := range rest {
 		if _, err := queryCustom(ctx, s, c, 1); err != nil {
 			errs = append(errs, &CustomError{ID: c.ID, Err: err})
 		}
