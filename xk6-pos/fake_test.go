@@ -41,6 +41,7 @@ type fakeConnector struct {
 
 	inflight map[string]int // register → submissions being served
 	overlaps int            // submissions that found another of their register in flight
+	hold     time.Duration  // how long a submission is held before it is answered
 }
 
 func newFakeConnector(t testing.TB, w *fixtures.World) *fakeConnector {
@@ -127,8 +128,9 @@ func (f *fakeConnector) submit(w http.ResponseWriter, r *http.Request) {
 		f.overlaps++
 	}
 	f.inflight[tx.RegisterID]++
+	hold := f.hold
 	f.mu.Unlock()
-	time.Sleep(time.Millisecond) // long enough for another submission of the register to overlap
+	time.Sleep(hold) // long enough for another submission of the register to overlap
 	f.mu.Lock()
 	f.inflight[tx.RegisterID]--
 	if f.failNext > 0 {

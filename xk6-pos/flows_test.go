@@ -645,6 +645,7 @@ func TestExecErrors(t *testing.T) {
 // transactions in flight.
 func TestRegistersServeOneAtATime(t *testing.T) {
 	e := newEnv(t)
+	e.conn.hold = time.Millisecond
 	exec, init := e.exec(FlowSale, map[string]any{"stores": 1, "tenders": map[string]any{"cash": 1}, "basketSize": map[string]any{"mean": 1, "distribution": "fixed"}})
 	e.runExec("crowd", exec, init, 60, 12)
 	e.conn.mu.Lock()
