@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -211,7 +212,7 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	}
 	tr, err := cfg.NewTraffic(r.world, TrafficConfig{
 		ConnectorURL: ep.Connector, GatewayURL: ep.Gateway, GatewayKey: ep.GatewayKey,
-		JournalPath: filepath.Join(r.dir, rundir.JournalFile), Seed: r.file.Seed,
+		JournalPath: filepath.Join(r.dir, rundir.JournalFile), Seed: r.file.Seed, RunID: runID(time.Now(), cfg.Segment),
 		Registry: r.eng.Metrics(), Logger: r.log.With("component", "pos"),
 		Meta: map[string]string{"scenario": r.file.Name, "mode": cfg.Mode(), "segment": segmentString(cfg.Segment)},
 	})
@@ -643,6 +644,16 @@ func (r *run) writeFaults(ctx context.Context, sims map[string]string, clocks ma
 		}
 	}
 	return rundir.WriteJSON(filepath.Join(r.dir, rundir.FaultsFile), out)
+}
+
+// runID is a short id unique to a run (and its segment): milliseconds in base 36, as the
+// POS module makes its own, with the segment's index when the plan is split.
+func runID(now time.Time, seg loadgen.Segment) string {
+	id := strconv.FormatInt(now.UnixMilli()%(36*36*36*36*36*36*36), 36)
+	if !seg.Whole() {
+		id += "_s" + strconv.Itoa(seg.Index)
+	}
+	return id
 }
 
 // segmentString is "i/n", or "1/1" for the whole plan.

@@ -32,9 +32,12 @@ type TrafficConfig struct {
 	GatewayKey   string
 	JournalPath  string
 	Seed         int64
-	Registry     *loadgen.Registry // the engine's: register the module's metrics here
-	Logger       *slog.Logger
-	Meta         map[string]string // written to the journal's meta table
+	// RunID makes the registers' transaction ids unique across runs (and segments)
+	// against the same connector.
+	RunID    string
+	Registry *loadgen.Registry // the engine's: register the module's metrics here
+	Logger   *slog.Logger
+	Meta     map[string]string // written to the journal's meta table
 }
 
 // NewTraffic makes the traffic module of a run.

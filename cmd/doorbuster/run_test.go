@@ -154,3 +154,39 @@ func TestWatchSignals(t *testing.T) {
 	<-finished
 	close(done)
 }
+
+// TestRunThresholdFailureExits99 runs a short embedded scenario whose threshold cannot
+// hold: the run completes, the run directory is written, and the exit code is k6's 99.
+func TestRunThresholdFailureExits99(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded world")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "strict.yaml")
+	body := `name: strict
+seed: 3
+scenarios:
+  checkout: {executor: constant-arrival-rate, exec: sale, rate: 4, duration: 1s, preAllocatedVUs: 2}
+thresholds:
+  pos_checkout_duration: ["p(95)<1us"]
+drain: {timeout: 30s}
+`
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", path, "--out", out, "--quiet"}, ioStreams{Out: &stdout, ErrOut: &stderr})
+	if code != exitThresholds {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitThresholds, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "pos_checkout_duration p(95)<1us") {
+		t.Errorf("stderr does not name the failed threshold:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "THRESHOLDS") {
+		t.Errorf("no summary on stdout:\n%s", stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "metrics.json")); err != nil {
+		t.Errorf("run directory incomplete: %v", err)
+	}
+}
