@@ -59,13 +59,15 @@ type Connector struct {
 	posted, dead int
 	lastPostedAt time.Time
 
-	workers     atomic.Int32
-	bg          sync.WaitGroup
-	reach       reachability
-	probeMu     sync.Mutex // one /readyz probe of NetSuite at a time
-	bootstrapMu sync.Mutex
-	started     bool
-	closeOnce   sync.Once
+	workers atomic.Int32
+	// postedSinceRefresh is set by each posting and cleared when a refresh starts.
+	postedSinceRefresh atomic.Bool
+	bg                 sync.WaitGroup
+	reach              reachability
+	probeMu            sync.Mutex // one /readyz probe of NetSuite at a time
+	bootstrapMu        sync.Mutex
+	started            bool
+	closeOnce          sync.Once
 }
 
 // depPoll is how often a transaction whose original is unknown looks again.
@@ -243,20 +245,36 @@ func (c *Connector) runBackground(ctx context.Context) {
 			c.work(ctx)
 		}()
 	}
+	// The cache is refreshed on the interval, and also soon after the outbox drains,
+	// so that once everything is posted the stock view is NetSuite's again (local
+	// deltas are an estimate between refreshes).
 	t := time.NewTicker(c.cfg.RefreshInterval)
 	defer t.Stop()
+	var settle <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
 			return
-		case <-t.C:
-			if err := c.refresh(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("item cache refresh failed; keeping the old one", "err", err)
+		case <-c.sched.idle:
+			settle = time.After(idleRefreshDelay)
+			continue
+		case <-settle:
+			settle = nil
+			if open, _ := c.sched.counts(); open > 0 || !c.postedSinceRefresh.Load() {
+				continue
 			}
+		case <-t.C:
+		}
+		if err := c.refresh(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("item cache refresh failed; keeping the old one", "err", err)
 		}
 	}
 }
+
+// idleRefreshDelay is how long the outbox must stay empty before the cache is
+// refreshed for having drained.
+const idleRefreshDelay = 500 * time.Millisecond
 
 // retrying calls fn until it succeeds or ctx ends, backing off between attempts.
 func (c *Connector) retrying(ctx context.Context, what string, fn func() error) error {
@@ -299,8 +317,10 @@ func (c *Connector) refresh(ctx context.Context) error {
 			}
 		}
 	}
+	c.postedSinceRefresh.Store(false)
 	snap, err := loadSnapshot(ctx, c.ns, page)
 	if err != nil {
+		c.postedSinceRefresh.Store(true)
 		return err
 	}
 	c.catalog.install(snap, c.sched.openStock(), c.cfg.Clock())
@@ -417,6 +437,7 @@ func (c *Connector) markPosted(ctx context.Context, j *job, nsID string, accepte
 		c.sched.retry(j, now.Add(c.backoff.delay(j.attempts+1, 0)))
 		return
 	}
+	c.postedSinceRefresh.Store(true)
 	c.statMu.Lock()
 	c.posted++
 	if now.After(c.lastPostedAt) {

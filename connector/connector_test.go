@@ -537,3 +537,30 @@ func TestNamelessNewCustomerGetsPlaceholderName(t *testing.T) {
 		t.Errorf("refused %d, customer %v", refused, b)
 	}
 }
+
+// Local stock deltas are an estimate; once the outbox drains, the cache is read again
+// and the lookup gives NetSuite's on hand.
+func TestStockViewRefreshedAfterDrain(t *testing.T) {
+	h := startHarness(t)
+	onHand := func() float64 {
+		_, b := h.do("GET", "/pos/v1/items/012345678905?location=10", nil)
+		var it contract.Item
+		json.Unmarshal(b, &it)
+		return it.OnHand
+	}
+	block := make(chan struct{})
+	h.ns.setFail(func(m, p string) (int, string, http.Header) {
+		if strings.HasPrefix(p, "record/") {
+			<-block
+		}
+		return 0, "", nil
+	})
+	h.submit(cardSale("SV-1", "R1", day, line("SKU-A", 3, 1000, 259, "CA-SF")))
+	if got := onHand(); got != 47 {
+		t.Fatalf("after accepting a sale of 3: %v, want 47", got)
+	}
+	close(block)
+	h.drained()
+	// The fake's stock never moves: NetSuite says 50, and the view goes back to it.
+	h.waitFor("the view to be refreshed", func() bool { return onHand() == 50 })
+}

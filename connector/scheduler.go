@@ -65,13 +65,14 @@ type scheduler struct {
 	waiters  map[string][]*regQueue // original id → registers whose head waits for it
 	inFlight int
 	changed  chan struct{} // closed (and replaced) whenever the heap changes
+	idle     chan struct{} // signalled when the last open transaction finishes
 }
 
 func newScheduler(now func() time.Time, depWait time.Duration) *scheduler {
 	return &scheduler{
 		now: now, depWait: depWait,
 		regs: map[string]*regQueue{}, open: map[string]*job{}, waiters: map[string][]*regQueue{},
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), idle: make(chan struct{}, 1),
 	}
 }
 
@@ -212,6 +213,12 @@ func (s *scheduler) finish(j *job) {
 		}
 	}
 	delete(s.waiters, j.id)
+	if len(s.open) == 0 {
+		select {
+		case s.idle <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // retry gives a handed-out transaction back, to be tried again at (not before) at.

@@ -130,6 +130,21 @@ func TestPostsToSimulators(t *testing.T) {
 		t.Errorf("exchange booked as %+v", books[ex.ID])
 	}
 
+	// The connector's stock view is NetSuite's once drained.
+	for _, tx := range append(online, batch.Transactions...) {
+		for _, l := range tx.Lines {
+			var want float64
+			e.books.QueryRow(`SELECT COALESCE((SELECT v.onhand FROM inventory v JOIN items i ON i.id = v.item
+				WHERE i.itemid = ? AND v.location = ?), 0)`, l.SKU, tx.LocationID).Scan(&want)
+			it, _ := e.w.ItemBySKU(l.SKU)
+			var got contract.Item
+			waitFor(t, 5*time.Second, "the stock view of "+l.SKU+" at "+tx.LocationID, func() bool {
+				_, b := call(t, http.MethodGet, r.url+"/pos/v1/items/"+it.UPC+"?location="+tx.LocationID, nil)
+				return json.Unmarshal(b, &got) == nil && got.OnHand == want
+			})
+		}
+	}
+
 	// Everything again: 200s and duplicates, nothing new in the books.
 	before := len(books)
 	for _, tx := range online {
