@@ -120,54 +120,66 @@ func (r *register) drawerAdd(a money.Amount) {
 
 // shelf is the stores' physical stock as the registers see it: the world's starting
 // on-hand, minus what was sold, plus what came back restocked. A customer cannot take
-// more than the shelf holds, so a correct connector never drives NetSuite below zero.
+// more than the shelf holds, so a correct connector never drives NetSuite below zero
+// (unless the world allows negative stock).
 type shelf struct {
 	world *fixtures.World
 	mu    sync.Mutex
-	delta map[shelfKey]float64
+	level map[shelfKey]float64 // pairs touched so far: their current quantity
 }
 
 type shelfKey struct{ loc, item string }
 
 func newShelf(w *fixtures.World) *shelf {
-	return &shelf{world: w, delta: map[shelfKey]float64{}}
+	return &shelf{world: w, level: map[shelfKey]float64{}}
+}
+
+// at returns the pair's current level, reading the world's start on first touch. Call
+// under mu.
+func (s *shelf) at(it *fixtures.Item, loc string) (shelfKey, float64) {
+	k := shelfKey{loc, it.ID}
+	q, ok := s.level[k]
+	if !ok {
+		q, _ = it.OnHandAt(loc)
+		s.level[k] = q
+	}
+	return k, q
 }
 
 // take removes q of it from the shelf at loc; false if there is not that much.
 func (s *shelf) take(it *fixtures.Item, loc string, q float64) bool {
-	start, _ := it.OnHandAt(loc)
-	k := shelfKey{loc, it.ID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if start+s.delta[k]-q < -1e-9 && !s.world.AllowNegativeStock {
+	k, have := s.at(it, loc)
+	if have-q < -1e-9 && !s.world.AllowNegativeStock {
 		return false
 	}
-	s.delta[k] -= q
+	s.level[k] = have - q
 	return true
 }
 
 // put puts q of it back on the shelf at loc.
 func (s *shelf) put(it *fixtures.Item, loc string, q float64) {
-	k := shelfKey{loc, it.ID}
 	s.mu.Lock()
-	s.delta[k] += q
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	k, have := s.at(it, loc)
+	s.level[k] = have + q
 }
 
 // onHand is the shelf's quantity of it at loc.
 func (s *shelf) onHand(it *fixtures.Item, loc string) float64 {
-	start, _ := it.OnHandAt(loc)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return start + s.delta[shelfKey{loc, it.ID}]
+	_, q := s.at(it, loc)
+	return q
 }
 
-// touched returns the (location, item id) pairs whose stock moved, in no order.
+// touched returns the (location, item id) pairs the registers handled, in no order.
 func (s *shelf) touched() []shelfKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]shelfKey, 0, len(s.delta))
-	for k := range s.delta {
+	out := make([]shelfKey, 0, len(s.level))
+	for k := range s.level {
 		out = append(out, k)
 	}
 	return out
