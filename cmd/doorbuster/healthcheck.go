@@ -9,37 +9,46 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// EnvHealthcheckURL names the URL `doorbuster healthcheck` probes when given none. The
-// container image sets it (to the simulator's /healthz), and a container running
-// another command overrides it (the connector's /healthz).
+// EnvHealthcheckURL names the URLs (separated by spaces) `doorbuster healthcheck`
+// probes when given none. The container image sets it (to the simulators' /healthz),
+// and a container running another command overrides it (the connector's /healthz).
 const EnvHealthcheckURL = "DOORBUSTER_HEALTHCHECK_URL"
 
 func newHealthcheckCmd(streams ioStreams) *cobra.Command {
 	timeout := 2 * time.Second
 	cmd := &cobra.Command{
-		Use:   "healthcheck [URL]",
-		Short: "Probe a loopback URL: exit 0 on a 2xx reply, 1 otherwise (for container health checks)",
-		Long: `GET the URL once and exit 0 when the reply is 2xx, 1 on any other status, a
+		Use:   "healthcheck [URL...]",
+		Short: "Probe loopback URLs: exit 0 when each replies 2xx, 1 otherwise (for container health checks)",
+		Long: `GET each URL once and exit 0 when every reply is 2xx, 1 on any other status, a
 refused connection, a timeout or a bad URL — the exit codes Docker's HEALTHCHECK
 expects. The image has no curl, so its HEALTHCHECK runs this command.
 
-Without an argument the URL comes from $` + EnvHealthcheckURL + `. Only loopback
-addresses are probed (the check runs inside the container it checks).`,
-		Example: `  doorbuster healthcheck http://127.0.0.1:8080/healthz
+Without arguments the URLs come from $` + EnvHealthcheckURL + ` (separated by spaces).
+Only loopback addresses are probed (the check runs inside the container it checks).`,
+		Example: `  doorbuster healthcheck http://127.0.0.1:8080/healthz http://127.0.0.1:8081/healthz
   DOORBUSTER_HEALTHCHECK_URL=http://127.0.0.1:8088/healthz doorbuster healthcheck`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			target := os.Getenv(EnvHealthcheckURL)
-			if len(args) == 1 {
-				target = args[0]
+			targets := args
+			if len(targets) == 0 {
+				targets = strings.Fields(os.Getenv(EnvHealthcheckURL))
 			}
-			// Every failure is exit 1: Docker reserves 2.
-			return withCode(exitError, healthcheck(cmd.Context(), streams.Out, target, timeout))
+			if len(targets) == 0 {
+				return withCode(exitError, fmt.Errorf("healthcheck: no URL (give one, or set %s)", EnvHealthcheckURL))
+			}
+			for _, target := range targets {
+				// Every failure is exit 1: Docker reserves 2.
+				if err := healthcheck(cmd.Context(), streams.Out, target, timeout); err != nil {
+					return withCode(exitError, err)
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "give up after this long (connect and reply)")
@@ -48,9 +57,6 @@ addresses are probed (the check runs inside the container it checks).`,
 
 // healthcheck GETs target and returns nil on a 2xx reply, printing the status line to out.
 func healthcheck(ctx context.Context, out io.Writer, target string, timeout time.Duration) error {
-	if target == "" {
-		return fmt.Errorf("healthcheck: no URL (give one, or set %s)", EnvHealthcheckURL)
-	}
 	if timeout <= 0 {
 		return fmt.Errorf("healthcheck: --timeout %v: want a positive duration", timeout)
 	}

@@ -52,6 +52,11 @@ func TestHealthcheck(t *testing.T) {
 		{"created is 2xx", []string{srv.URL + "/created"}, "", exitOK, ""},
 		// The URL may come from the environment (the image's HEALTHCHECK has no argument).
 		{"url from env", nil, srv.URL + "/healthz", exitOK, ""},
+		// Several URLs: all must be healthy.
+		{"two ok", []string{srv.URL + "/healthz", srv.URL + "/created"}, "", exitOK, ""},
+		{"two from env", nil, srv.URL + "/healthz " + srv.URL + "/created", exitOK, ""},
+		{"second down", []string{srv.URL + "/healthz", srv.URL + "/down"}, "", exitError, "503"},
+		{"second down from env", nil, srv.URL + "/healthz  " + srv.URL + "/down", exitError, "503"},
 		// Anything else is exit 1, never 2 (Docker reserves 2).
 		{"503", []string{srv.URL + "/down"}, "", exitError, "503"},
 		{"redirect not followed", []string{srv.URL + "/moved"}, "", exitError, "302"},
