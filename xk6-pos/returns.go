@@ -133,6 +133,7 @@ func (s *session) returnFlow() error {
 		meta = append(meta, rec.meta[p.i])
 	}
 	if len(tx.Lines) == 0 {
+		s.mod.returns.put(rec.tx.LocationID, rec)
 		return nil
 	}
 	tx.Tenders = rec.refundTo(tx.Total())
