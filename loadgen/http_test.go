@@ -110,3 +110,43 @@ func TestWithTags(t *testing.T) {
 		t.Error("different sets equal")
 	}
 }
+
+// Under WithExpectedStatuses an expected 404 is no failure, and an unexpected 200 is one,
+// as with k6's http.expectedStatuses; samples say which in expected_response.
+func TestExpectedStatuses(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	res := mustRun(t, New(), Plan{Scenarios: []Scenario{{
+		Name: "e", Executor: SharedIterations, VUs: 1, Iterations: 1,
+		Exec: func(ctx context.Context, vu *VU) error {
+			for _, c := range []struct {
+				ctx  context.Context
+				path string
+			}{
+				{WithExpectedStatuses(ctx, http.StatusNotFound), "/missing"}, // expected 404
+				{WithExpectedStatuses(ctx, http.StatusNotFound), "/ok"},      // unexpected 200
+				{ctx, "/missing"}, // default: 404 fails
+				{ctx, "/ok"},      // default: 200 passes
+			} {
+				req, _ := http.NewRequestWithContext(c.ctx, http.MethodGet, srv.URL+c.path, nil)
+				resp, err := vu.HTTP().Do(req)
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+			}
+			return nil
+		},
+	}}})
+	failed := res.Metric(MetricHTTPReqFailed)
+	if failed.Count != 4 || failed.NonZero != 2 {
+		t.Errorf("http_req_failed %d of %d, want 2 of 4", failed.NonZero, failed.Count)
+	}
+	if got := counterTotal(res, MetricHTTPReqs, tag("expected_response", "true"), tag("status", "404")); got != 1 {
+		t.Errorf("expected 404s %v, want 1", got)
+	}
+}

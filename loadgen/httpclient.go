@@ -180,12 +180,13 @@ func (t *vuTransport) record(req *http.Request, resp *http.Response, tr *reqTrac
 	failed := 1.0
 	if resp != nil && err == nil {
 		status = strconv.Itoa(resp.StatusCode)
-		if resp.StatusCode < 400 {
+		if expectedStatus(req.Context(), resp.StatusCode) {
 			failed = 0
 		}
 	}
 	base := vu.tagsFor(req.Context())
-	extra := []Tag{{Key: "method", Value: req.Method}, {Key: "status", Value: status}}
+	extra := []Tag{{Key: "method", Value: req.Method}, {Key: "status", Value: status},
+		{Key: "expected_response", Value: strconv.FormatBool(failed == 0)}}
 	if _, ok := base.Get("name"); !ok {
 		path := req.URL.Path
 		if path == "" {

@@ -143,6 +143,29 @@ func hashString(h uint64, s string) uint64 {
 
 type tagsKey struct{}
 
+type expectedKey struct{}
+
+// WithExpectedStatuses returns a context under which an HTTP response counts as a
+// success in http_req_failed (and carries expected_response:true) when its status is
+// one of statuses, as k6's http.expectedStatuses does; by default a status below 400 is
+// expected. A misread barcode's 404, for example, is the expected answer.
+func WithExpectedStatuses(ctx context.Context, statuses ...int) context.Context {
+	return context.WithValue(ctx, expectedKey{}, append([]int(nil), statuses...))
+}
+
+// expectedStatus reports whether status counts as expected under ctx.
+func expectedStatus(ctx context.Context, status int) bool {
+	if want, ok := ctx.Value(expectedKey{}).([]int); ok {
+		for _, s := range want {
+			if s == status {
+				return true
+			}
+		}
+		return false
+	}
+	return status < 400
+}
+
 // WithTags returns a context whose samples carry tags in addition to those already on ctx
 // (later values win). Every sample a VU emits under the context, including the HTTP
 // samples of requests made with it, carries them.
