@@ -160,7 +160,8 @@ func (c *Connector) Run(ctx context.Context) error {
 // accepting, lets in-flight requests finish (a few seconds at most) and returns.
 // Transactions being posted when ctx ends stay pending and are posted on next start.
 func (c *Connector) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: c.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: c.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -204,6 +205,9 @@ func (c *Connector) Start(ctx context.Context) {
 		c.runBackground(ctx)
 	}()
 }
+
+// Workers returns the number of posting workers (0 until the concurrency budget is known).
+func (c *Connector) Workers() int { return int(c.workers.Load()) }
 
 // Close releases the outbox. Call it after Serve (or the work Start began) has ended.
 func (c *Connector) Close() error {
@@ -393,7 +397,6 @@ func (c *Connector) process(ctx context.Context, j *job) {
 	}
 	if v.retry {
 		j.attempts++
-		j.lastErr = err.Error()
 		d := c.backoff.delay(j.attempts, v.retryAfter)
 		c.metrics.retries.WithLabelValues(v.cause).Inc()
 		c.log.Debug("post failed, retrying", "tx", j.id, "attempt", j.attempts, "cause", v.cause, "in", d, "err", err)

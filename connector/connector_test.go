@@ -564,3 +564,20 @@ func TestStockViewRefreshedAfterDrain(t *testing.T) {
 	// The fake's stock never moves: NetSuite says 50, and the view goes back to it.
 	h.waitFor("the view to be refreshed", func() bool { return onHand() == 50 })
 }
+
+// Without a configured concurrency the budget is governanceLimits minus one.
+func TestConcurrencyFromGovernance(t *testing.T) {
+	for _, c := range []struct{ limit, want int }{{5, 4}, {15, 14}, {1, 1}} {
+		ns, gw := newFakeNetSuite(t), newFakeGateway(t)
+		ns.limit = c.limit
+		cfg := testConfig(t, ns, gw)
+		cfg.Concurrency = 0
+		h := &harness{t: t, ns: ns, gw: gw, cfg: cfg}
+		h.start()
+		h.waitFor("workers", func() bool { return h.c.Workers() != 0 })
+		if got := h.c.Workers(); got != c.want {
+			t.Errorf("limit %d: %d workers, want %d", c.limit, got, c.want)
+		}
+		h.stop()
+	}
+}

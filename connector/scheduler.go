@@ -17,8 +17,6 @@ type job struct {
 	seq        int64
 	accepted   time.Time
 	attempts   int          // failed attempts so far (this process)
-	lastErr    string       // the latest retryable error
-	firstTry   time.Time    // when posting was first tried (for the latency histogram)
 	stock      []stockDelta // what accepting it did to the local stock view
 	authErrors int
 }
