@@ -3,6 +3,7 @@ package pos
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/doorbuster/doorbuster/contract"
@@ -56,7 +57,7 @@ func (s *session) scan(it *fixtures.Item, online bool) *contract.Item {
 	if s.opts.MisreadRate > 0 && s.rand.Float64() < s.opts.MisreadRate {
 		bad := s.misread(it.UPC)
 		start := time.Now()
-		got, status, err := s.lookup(bad)
+		got, status, err := s.lookup(bad, http.StatusNotFound)
 		s.emitDuration(ctx, s.mod.m.scan, time.Since(start))
 		if err == nil {
 			s.check(ctx, "scan: a misread barcode is unknown (404)", status == 404 && got == nil)

@@ -105,7 +105,8 @@ var optionKeys = []string{
 
 // DefaultOptions returns the options of flow with every key at its default. The
 // defaults differ by flow only where noted: peripheral-storm misreads 2 % of scans
-// (other flows 0, since a misread's 404 counts in http_req_failed); offline-resync's
+// (other flows 0; a misread's 404 is an expected status and does not count in
+// http_req_failed); offline-resync's
 // business clock starts at ClockStart = today's midnight UTC − OfflineDuration/2 (by
 // the module's clock when the flow is made), so the offline window straddles midnight
 // and a connector that dates offline sales by their sync time posts the first half on
