@@ -757,3 +757,37 @@ thresholds:
 		t.Errorf("hook error not reported with position: %v", err)
 	}
 }
+
+// Every flow option the POS module knows is accepted by the schema and decoded.
+func TestFlowOptionsOfThePOSModule(t *testing.T) {
+	src := `name: opts
+scenarios:
+  s:
+    executor: shared-iterations
+    exec: sale
+    options:
+      stores: ["1", "2"]
+      sharedNewCustomers: 3
+      clockStart: "2026-11-26T23:59:30Z"
+      batchSize: 100
+      singleItemSKU: SKU-1
+      submitRetryFor: 5s
+      requestTimeout: 2s
+      zipfExponent: 1.2
+      insufficientFundsRate: 0.01
+      abandonOnDeclineRate: 0.5
+      terminalTimeoutRate: 0.01
+`
+	f, err := Parse("opts.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.Scenarios["s"].Options
+	if o.BatchSize == nil || *o.BatchSize != 100 || o.SingleItemSKU == nil || *o.SingleItemSKU != "SKU-1" ||
+		o.SubmitRetryFor == nil || o.SubmitRetryFor.Std() != 5*time.Second || o.Stores == nil {
+		t.Errorf("options decoded as %+v", o)
+	}
+	if _, err := Parse("bad.yaml", []byte(strings.Replace(src, "batchSize: 100", "batchSize: 5000", 1))); err == nil {
+		t.Error("batchSize over the contract's 1000 accepted")
+	}
+}

@@ -285,6 +285,18 @@ type FlowOptions struct {
 	ScansPerIteration *int        `json:"scansPerIteration,omitempty"`
 	CompletionRate    *float64    `json:"completionRate,omitempty"`
 	ThinkTime         *Duration   `json:"thinkTime,omitempty"`
+
+	InsufficientFundsRate *float64  `json:"insufficientFundsRate,omitempty"`
+	AbandonOnDeclineRate  *float64  `json:"abandonOnDeclineRate,omitempty"`
+	TerminalTimeoutRate   *float64  `json:"terminalTimeoutRate,omitempty"`
+	SharedNewCustomers    *int      `json:"sharedNewCustomers,omitempty"`
+	ZipfExponent          *float64  `json:"zipfExponent,omitempty"`
+	SingleItemSKU         *string   `json:"singleItemSKU,omitempty"`
+	ClockStart            *string   `json:"clockStart,omitempty"`
+	Stores                any       `json:"stores,omitempty"` // a count (int) or a list of location ids or names
+	SubmitRetryFor        *Duration `json:"submitRetryFor,omitempty"`
+	RequestTimeout        *Duration `json:"requestTimeout,omitempty"`
+	BatchSize             *int      `json:"batchSize,omitempty"`
 }
 
 // BasketSize is the distribution of lines per basket; zero fields were not set.
