@@ -33,12 +33,16 @@ type progress struct {
 	interval time.Duration
 	src      progressSource
 
+	wmu sync.Mutex // serialises writes to w in plain mode
+
 	mu     sync.Mutex
 	p      *mpb.Progress // bars mode, while running
 	last   []loadgen.ScenarioProgress
 	status rundir.BacklogSample
 	faults int64
 	phase  string
+	// printed is when plain lines were last written.
+	printed time.Time
 
 	stop chan struct{}
 	done chan struct{}
@@ -67,6 +71,8 @@ func (p *progress) Write(b []byte) (int, error) {
 			return n, nil
 		}
 	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
 	return p.w.Write(b)
 }
 
@@ -101,7 +107,7 @@ func (p *progress) finish() {
 	close(p.stop)
 	<-p.done
 	p.stop = nil
-	if !p.bars {
+	if !p.bars && time.Since(p.printed) > p.interval/2 {
 		p.refresh()
 		p.printLines()
 	}
@@ -167,14 +173,20 @@ func (p *progress) printLines() {
 		fmt.Fprintf(&b, "%s %s\n", ts, scenarioLine(s))
 	}
 	fmt.Fprintf(&b, "%s %s\n", ts, p.statusLine())
+	p.wmu.Lock()
 	io.WriteString(p.w, b.String())
+	p.wmu.Unlock()
+	p.printed = time.Now()
 }
 
 // startBars shows one bar per scenario (elapsed of its planned duration, rate, VUs) and
 // a status line, refreshed a few times a second.
 func (p *progress) startBars(names []string) {
-	mp := mpb.New(mpb.WithOutput(p.w), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond),
-		mpb.ContainerOptional(mpb.ForceTTY(), !isTerminal(p.w)))
+	tty := isTerminal(p.w)
+	// Not a terminal (bars forced): a wide fixed width; a terminal gives its own.
+	mp := mpb.New(mpb.WithOutput(p.w), mpb.WithRefreshRate(200*time.Millisecond),
+		mpb.ContainerOptional(mpb.ForceTTY(), !tty), mpb.ContainerOptional(mpb.WithAutoRefresh(), !tty),
+		mpb.ContainerOptional(mpb.WithWidth(200), !tty))
 	width := 0
 	for _, n := range names {
 		width = max(width, len(n))
@@ -189,7 +201,9 @@ func (p *progress) startBars(names []string) {
 	}
 	bars := make([]*mpb.Bar, len(names))
 	for i, name := range names {
-		bars[i] = mp.AddBar(1,
+		// Total 0: the bar completes only when told (SetTotal(-1, true)), not when current
+		// first reaches the total set so far.
+		bars[i] = mp.AddBar(0, mpb.BarWidth(30),
 			mpb.PrependDecorators(decor.Name(name, decor.WC{W: width + 1, C: decor.DindentRight})),
 			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 				s, ok := get(i)
