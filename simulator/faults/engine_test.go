@@ -81,6 +81,7 @@ func TestLatencyDistributions(t *testing.T) {
 		{"fixed", Latency{Delay: dur("200ms")}, 200 * time.Millisecond, 200 * time.Millisecond},
 		{"uniform", Latency{Lower: dur("50ms"), Upper: dur("60ms")}, 50 * time.Millisecond, 60 * time.Millisecond},
 		{"lognormal capped", Latency{Median: dur("200ms"), Sigma: 3, Max: dur("300ms")}, 0, 300 * time.Millisecond},
+		{"lognormal wild, no max", Latency{Median: dur("30m"), Sigma: 10}, 0, time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 //	latency: {lower: 50ms, upper: 250ms}             # uniform in [lower, upper)
 //	latency: {median: 200ms, sigma: 0.5, max: 2s}    # lognormal; draws above max are redrawn
 //
-// A lognormal draw above Max is redrawn up to 10 times, then clamped to Max. The delay ends
-// early if the client goes away.
+// A lognormal draw above Max (default and ceiling 1h) is redrawn up to 10 times, then clamped
+// to Max. The delay ends early if the client goes away.
 type Latency struct {
 	Delay  Duration `json:"delay,omitempty"`
 	Lower  Duration `json:"lower,omitempty"`
@@ -31,8 +31,10 @@ var (
 	_ passer    = (*Latency)(nil)
 )
 
-// maxRedraws bounds the redraws of a lognormal delay above Max.
-const maxRedraws = 10
+const (
+	maxRedraws = 10                  // redraws of a lognormal delay above Max
+	maxDelay   = Duration(time.Hour) // the longest any delay may be; Max when none is given
+)
 
 // Name returns "latency".
 func (*Latency) Name() string { return "latency" }
@@ -61,13 +63,17 @@ func (l *Latency) draw(r *rand.Rand) Effect {
 		}
 		return delay(l.Lower + Duration(r.Int63n(span)))
 	case l.Median > 0:
+		limit := l.Max
+		if limit <= 0 {
+			limit = maxDelay
+		}
 		for range maxRedraws + 1 {
-			d := Duration(float64(l.Median) * math.Exp(l.Sigma*r.NormFloat64()))
-			if l.Max <= 0 || (d <= l.Max && d >= 0) {
-				return delay(d)
+			// Compare as floats: a wild draw must not overflow the conversion.
+			if f := float64(l.Median) * math.Exp(l.Sigma*r.NormFloat64()); f >= 0 && f <= float64(limit) {
+				return delay(Duration(f))
 			}
 		}
-		return delay(l.Max)
+		return delay(limit)
 	}
 	return delay(l.Delay)
 }
@@ -95,7 +101,7 @@ func (l *Latency) validate(path string) []FieldError {
 		if f.d < 0 {
 			add(f.name, "must not be negative")
 		}
-		if time.Duration(f.d) > time.Hour {
+		if f.d > maxDelay {
 			add(f.name, "must be at most 1h")
 		}
 	}
