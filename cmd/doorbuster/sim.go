@@ -18,6 +18,7 @@ import (
 
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
+	"github.com/doorbuster/doorbuster/simulator/faults"
 	"github.com/doorbuster/doorbuster/simulator/gateway"
 	"github.com/doorbuster/doorbuster/simulator/netsuite"
 )
@@ -34,6 +35,7 @@ type simOptions struct {
 	GatewayAddr      string // "" means any free loopback port (tests)
 	GatewayBooks     string
 	EnvFile          string
+	Faults           string // a fault rules file (YAML or JSON) for both simulators
 	Quiet            bool
 	// ListenAny allows non-loopback listen addresses: inside a container the network
 	// namespace is the container's own, and 0.0.0.0 is how its network reaches it.
@@ -68,6 +70,9 @@ standard output without it.
 
 Harness endpoints beside the API: /healthz, /metrics (Prometheus), /_sim/export (a
 snapshot of the books as an SQLite file) and POST /_sim/reset (back to the world).
+Faults (latency, errors, throttling, timeouts, resets, lost responses, slow or
+malformed bodies, outages) come from --faults FILE and can be read and changed at
+runtime on each simulator with /_sim/faults; /_sim/events lists the faults injected.
 Stop with Ctrl-C; the books stay in --books FILE (NetSuite) and --gateway-books FILE
 when given.`,
 		Example: `  # Serve the default small world; print the environment for a connector
@@ -82,7 +87,10 @@ when given.`,
 
   # Any free ports (see the env file for the ones chosen), gateway books kept
   doorbuster sim --netsuite-addr 127.0.0.1:0 --gateway-addr 127.0.0.1:0 \
-      --env-file sim.env --gateway-books gateway.db`,
+      --env-file sim.env --gateway-books gateway.db
+
+  # Peak-day trouble: the rules in faults.yaml, draws seeded by --seed
+  doorbuster sim --seed 7 --faults faults.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return simRun(cmd.Context(), streams, opts)
@@ -98,6 +106,7 @@ when given.`,
 	f.StringVar(&opts.GatewayAddr, "gateway-addr", opts.GatewayAddr, "loopback HOST:PORT to serve the payment gateway on (port 0: any free port)")
 	f.StringVar(&opts.GatewayBooks, "gateway-books", "", "keep the payment gateway's books in this SQLite file (replaced at start; default: a temporary file)")
 	f.StringVar(&opts.EnvFile, "env-file", "", "write the connector environment to this file (default: standard output)")
+	f.StringVar(&opts.Faults, "faults", "", "inject the fault rules of this YAML or JSON file (rules for both simulators, each with its target)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "log only warnings and errors")
 	f.BoolVar(&opts.ListenAny, "listen-any", false, "allow non-loopback addresses such as 0.0.0.0:8080 (only inside a container, whose network is its own)")
 	return cmd
@@ -122,19 +131,23 @@ func (s *simService) URL() string { return "http://" + s.Addr }
 
 // simServices builds every simulator of the command. A new simulator adds one builder.
 func simServices(opts simOptions, world *fixtures.World, log *slog.Logger) ([]*simService, error) {
+	engines, err := simFaultEngines(opts, log)
+	if err != nil {
+		return nil, err
+	}
 	var out []*simService
 	closeAll := func() {
 		for _, s := range out {
 			_ = s.Close()
 		}
 	}
-	ns, err := newNetSuiteService(opts, world, log)
+	ns, err := newNetSuiteService(opts, world, log, engines[faults.NetSuite])
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	out = append(out, ns)
-	gw, err := newGatewayService(opts, world, log)
+	gw, err := newGatewayService(opts, world, log, engines[faults.Gateway])
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -143,11 +156,12 @@ func simServices(opts simOptions, world *fixtures.World, log *slog.Logger) ([]*s
 	return out, nil
 }
 
-func newGatewayService(opts simOptions, world *fixtures.World, log *slog.Logger) (*simService, error) {
+func newGatewayService(opts simOptions, world *fixtures.World, log *slog.Logger, fe *faults.Engine) (*simService, error) {
 	srv, err := gateway.New(world, gateway.Config{
 		BooksPath: opts.GatewayBooks,
 		Logger:    log.With("sim", "gateway"),
 		Seed:      opts.Seed,
+		Faults:    fe,
 	})
 	if err != nil {
 		return nil, withCode(exitSetup, err)
@@ -171,7 +185,7 @@ func newGatewayService(opts simOptions, world *fixtures.World, log *slog.Logger)
 	}, nil
 }
 
-func newNetSuiteService(opts simOptions, world *fixtures.World, log *slog.Logger) (*simService, error) {
+func newNetSuiteService(opts simOptions, world *fixtures.World, log *slog.Logger, fe *faults.Engine) (*simService, error) {
 	if opts.ConcurrencyLimit < 1 {
 		return nil, withCode(exitSetup, fmt.Errorf("--concurrency-limit %d: must be at least 1", opts.ConcurrencyLimit))
 	}
@@ -179,6 +193,7 @@ func newNetSuiteService(opts simOptions, world *fixtures.World, log *slog.Logger
 		BooksPath:        opts.Books,
 		ConcurrencyLimit: opts.ConcurrencyLimit,
 		Logger:           log.With("sim", "netsuite"),
+		Faults:           fe,
 	})
 	if err != nil {
 		return nil, withCode(exitSetup, err)
