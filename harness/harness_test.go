@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -405,4 +406,55 @@ scenarios:
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
 	os.Exit(m.Run())
+}
+
+// TestPOSOptionsCoverEveryScenarioKey sets every flow option a scenario file can hold
+// and checks that the POS module takes each one: a key added to one side and not the
+// other fails here.
+func TestPOSOptionsCoverEveryScenarioKey(t *testing.T) {
+	f, err := scenarios.Parse("o.yaml", []byte(`name: o
+scenarios:
+  s:
+    executor: constant-vus
+    exec: sale
+    duration: 1s
+    options:
+      basketSize: {mean: 3, max: 9, distribution: geometric}
+      tenders: {card: 0.5, cash: 0.3, gift_card: 0.1, split: 0.1}
+      knownCustomerRate: 0.2
+      newCustomerRate: 0.1
+      discountRate: 0.1
+      misreadRate: 0.05
+      declineRate: 0.02
+      hotItems: {count: 3, share: 0.4}
+      returnPartialRate: 0.5
+      restockRate: 0.7
+      offlineDuration: 90s
+      offlineRegisters: 0.25
+      scansPerIteration: 12
+      completionRate: 0.1
+      thinkTime: 50ms
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.Scenarios["s"].Options
+	opts, err := posOptions(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(o)
+	var keys map[string]any
+	json.Unmarshal(b, &keys)
+	if n := reflect.TypeOf(scenarios.FlowOptions{}).NumField(); len(keys) != n {
+		t.Errorf("the test sets %d keys; scenarios.FlowOptions has %d: set the new ones", len(keys), n)
+	}
+	for k := range keys {
+		if !opts.IsSet(k) {
+			t.Errorf("option %s did not reach the POS module", k)
+		}
+	}
+	if opts.OfflineDuration != 90*time.Second || opts.Tenders.GiftCard != 0.1 || opts.BasketSize.Distribution != "geometric" {
+		t.Errorf("values lost on the way: %+v", opts)
+	}
 }

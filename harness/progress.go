@@ -99,9 +99,10 @@ func (p *progress) start(names []string) {
 	}()
 }
 
-// finish ends the display; plain mode prints a last line.
+// finish ends the display; plain mode prints a last line. It may be called on a nil
+// progress and more than once.
 func (p *progress) finish() {
-	if p.stop == nil {
+	if p == nil || p.stop == nil {
 		return
 	}
 	close(p.stop)

@@ -193,6 +193,11 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	if err != nil {
 		return fail(setupErr(err, "%s", cfg.ScenarioPath))
 	}
+	src := "generated"
+	if p := r.file.FixturesPath(); p != "" {
+		src = "from " + p
+	}
+	r.note("world: %s, seed %d (%s); starting the %s stack", r.world.Size, r.world.Seed, src, cfg.Mode())
 	if err := r.startStack(ctx, rules); err != nil {
 		return fail(err)
 	}
@@ -204,6 +209,15 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	}
 
 	sims := map[string]string{targetNetSuite: ep.NetSuite, targetGateway: ep.Gateway}
+	who := r.meta.Connector.URL
+	if r.meta.Connector.Reference {
+		who += " (reference connector"
+		if len(r.meta.Connector.Bugs) > 0 {
+			who += ", bugs: " + strings.Join(r.meta.Connector.Bugs, ", ")
+		}
+		who += ")"
+	}
+	r.note("ready: NetSuite %s, gateway %s, connector %s", ep.NetSuite, ep.Gateway, who)
 
 	r.eng = loadgen.New(loadgen.WithLogger(r.log))
 	backlog, err := r.eng.Metrics().New(MetricConnectorBacklog, loadgen.Gauge, loadgen.Default)
@@ -242,6 +256,7 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 		for i, s := range plan.Scenarios {
 			names[i] = s.Name
 		}
+		r.note("traffic: %s for %s", strings.Join(names, ", "), scenarios.Duration(r.file.TrafficDuration()))
 		r.prog.start(names)
 	}
 
@@ -298,10 +313,12 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 
 	// After the traffic: what registers hold, the drain, the stock probe.
 	r.phase.Store("draining")
+	r.prog.finish() // the bars end with the traffic; the drain reports in lines
 	drainTimeout := r.file.Drain.Timeout.Std()
 	if ctx.Err() != nil {
 		drainTimeout = min(drainTimeout, cfg.InterruptDrain)
 	}
+	r.note("traffic ended; draining the connector's backlog (up to %s)", scenarios.Duration(drainTimeout))
 	dctx, cancel := r.abortable(context.WithoutCancel(ctx), drainTimeout)
 	if err := r.traffic.Flush(dctx); err != nil && dctx.Err() == nil {
 		r.log.Warn("uploading what the registers still hold", "err", err)
@@ -315,6 +332,7 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 		r.log.Warn("the connector's backlog did not drain", "timeout", drainTimeout, "backlog", last.Backlog(), "err", err)
 	} else {
 		r.meta.DrainedAt = &drainedAt
+		r.note("drained in %s: %d posted, %d dead-lettered", drainedAt.Sub(ended).Round(time.Millisecond), last.Posted, last.DeadLettered)
 	}
 	if r.aborted() {
 		out2, _ := fail(ErrAborted)
@@ -332,9 +350,6 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	wctx, cancel := r.abortable(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	r.mon.finish(wctx)
-	if r.prog != nil {
-		r.prog.finish()
-	}
 	st, injected := r.mon.status()
 	if last.Time.IsZero() {
 		out.Backlog = st
@@ -378,6 +393,14 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	}
 	out.Run = r.meta
 	return out, nil
+}
+
+// note writes one line about the run's progress to the progress output, if any.
+func (r *run) note(format string, args ...any) {
+	if r.prog == nil {
+		return
+	}
+	fmt.Fprintf(r.prog, "%s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
 // abortable returns a context with timeout that Config.Abort also cancels.
@@ -597,6 +620,7 @@ func (r *run) drain(ctx context.Context, connectorURL string, poll time.Duration
 	poll = cmpOr(poll, time.Second)
 	var last rundir.BacklogSample
 	var lastErr error
+	noted := time.Now()
 	for {
 		st, err := r.adm.syncStatus(ctx, connectorURL)
 		now := time.Now().UTC()
@@ -604,6 +628,11 @@ func (r *run) drain(ctx context.Context, connectorURL string, poll time.Duration
 			last = rundir.BacklogSample{Time: now, Pending: st.Pending, InFlight: st.InFlight, Posted: st.Posted, DeadLettered: st.DeadLettered}
 			if last.Backlog() == 0 {
 				return now, last, nil
+			}
+			if now.Sub(noted) >= r.cfg.ProgressInterval {
+				r.note("draining: backlog %d (pending %d, in flight %d), %d posted, %d dead-lettered",
+					last.Backlog(), last.Pending, last.InFlight, last.Posted, last.DeadLettered)
+				noted = now
 			}
 			lastErr = fmt.Errorf("%d pending, %d in flight", st.Pending, st.InFlight)
 		} else {
