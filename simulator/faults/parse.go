@@ -60,7 +60,7 @@ const (
 // ParseRules decodes rules from YAML or JSON (JSON is YAML). The text is a list of rules or a
 // mapping {rules: [...]}; an empty text is no rules. Unknown fields are errors, durations
 // are strings ("200ms"), and every rule is validated as [Engine.Replace] would, except that
-// the target is not compared with an engine's. The error, a *RulesError, names each bad field
+// the target is not compared with an engine's (names are unique per target). The error, a *RulesError, names each bad field
 // with its line and column:
 //
 //	rules:
@@ -88,8 +88,16 @@ func ParseRules(data []byte) ([]Rule, error) {
 	d := &decoder{}
 	rules := d.file(f)
 	if len(d.errs) == 0 {
+		seen := make(map[Rule]bool, len(rules)) // keyed by target and name only
 		for i := range rules {
-			for _, fe := range rules[i].validate(fmt.Sprintf("rules[%d]", i)) {
+			prefix := fmt.Sprintf("rules[%d]", i)
+			errs := rules[i].validate(prefix)
+			key := Rule{Target: rules[i].Target, Name: rules[i].Name}
+			if key.Name != "" && seen[key] {
+				errs = append(errs, FieldError{Path: prefix + ".name", Msg: fmt.Sprintf("%q is already used by another %s rule", key.Name, key.Target)})
+			}
+			seen[key] = true
+			for _, fe := range errs {
 				fe.Line, fe.Column = d.position(fe.Path)
 				d.errs = append(d.errs, fe)
 			}
