@@ -6,10 +6,12 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// Middleware returns the gin middleware that applies the engine's rules. Install it first on
-// the simulator's gin engine — after recovery and logging, before authentication, governance
-// and the routes — so faults hit every request as the network would, whatever its
-// credentials. Paths under /_sim/ and /metrics are never faulted.
+// Middleware returns the gin middleware that applies the engine's rules. Install it after
+// recovery and request logging and before authentication and the routes, so faults hit a
+// request whatever its credentials. Where it sits relative to a concurrency limit decides what
+// a latency means: behind the limit (NetSuite's governance, then faults) the delay holds a
+// slot like slow server work, and the excess of concurrent requests gets 429; in front of it
+// the delay is network time. Paths under /_sim/ and /metrics are never faulted.
 func (e *Engine) Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if exempt(c.Request.URL.Path) {
