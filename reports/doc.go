@@ -11,6 +11,6 @@
 //
 // Render does all of it. Missing optional inputs are tolerated: what exists is
 // rendered, and Summary.Missing says what was not there. The verdict (Summary.Verdict)
-// is what the command maps to its exit code: pass, thresholds-failed, invariants-failed,
-// aborted or incomplete. The summary.json schema is documented in SCHEMA.md.
+// is what the command maps to its exit code: pass, error, interrupted, invariants-failed,
+// thresholds-failed or incomplete. The summary.json schema is documented in SCHEMA.md.
 package reports

@@ -132,8 +132,10 @@ func statusText(st Status) string {
 		return "invariants failed"
 	case StatusThresholdsFailed:
 		return "thresholds failed"
-	case StatusAborted:
-		return "aborted"
+	case StatusInterrupted:
+		return "interrupted"
+	case StatusError:
+		return "run failed"
 	case StatusIncomplete:
 		return "incomplete"
 	}

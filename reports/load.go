@@ -20,6 +20,11 @@ import (
 	_ "modernc.org/sqlite" // the journal and the books are SQLite
 )
 
+// ErrNotRunDirectory is wrapped by the error of Load and Render when the directory does
+// not exist, is not a directory, or holds none of run.json, metrics.json and
+// invariants.json.
+var ErrNotRunDirectory = errors.New("not a run directory")
+
 // Input is everything read from a run directory. A nil field's file was missing or
 // unreadable; Missing says which and why.
 type Input struct {
@@ -45,10 +50,10 @@ type Input struct {
 func Load(ctx context.Context, dir string, opts Options) (*Input, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reports: run directory: %w", err)
+		return nil, fmt.Errorf("reports: %w: %w", ErrNotRunDirectory, err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("reports: %s is not a directory", dir)
+		return nil, fmt.Errorf("reports: %s is a file: %w", dir, ErrNotRunDirectory)
 	}
 	in := &Input{Dir: dir}
 	missing := func(file string, err error) {
@@ -90,8 +95,8 @@ func Load(ctx context.Context, dir string, opts Options) (*Input, error) {
 		in.ScenarioYAML = b
 	}
 	if in.Run == nil && in.Result == nil && in.Invariants == nil {
-		return nil, fmt.Errorf("reports: %s is not a run directory: it has no %s, %s or %s",
-			dir, rundir.RunFile, rundir.MetricsFile, invariants.FileName)
+		return nil, fmt.Errorf("reports: %s: %w: it has no %s, %s or %s",
+			dir, ErrNotRunDirectory, rundir.RunFile, rundir.MetricsFile, invariants.FileName)
 	}
 
 	journal := filepath.Join(dir, rundir.JournalFile)

@@ -152,7 +152,7 @@ func statusIcon(st Status) string {
 	switch st {
 	case StatusPass:
 		return "✅"
-	case StatusAborted, StatusIncomplete:
+	case StatusInterrupted, StatusIncomplete:
 		return "⚠️"
 	}
 	return "❌"

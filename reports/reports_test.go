@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -345,6 +346,8 @@ func TestNotARunDirectory(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Render(context.Background(), dir, Options{}); err == nil {
 				t.Fatal("no error")
+			} else if !errors.Is(err, ErrNotRunDirectory) {
+				t.Errorf("error %v does not wrap ErrNotRunDirectory", err)
 			}
 		})
 	}
@@ -389,16 +392,19 @@ func TestVerdict(t *testing.T) {
 		{"interrupted", func(in *Input) {
 			passAll(in)
 			in.Run.Stopped = "graceful"
-		}, StatusAborted},
+		}, StatusInterrupted},
+		{"interrupted outranks failed invariants", func(in *Input) {
+			in.Run.Stopped = "hard"
+		}, StatusInterrupted},
 		{"threshold abort is a threshold failure", func(in *Input) {
 			passAll(in)
 			in.Run.Stopped = "threshold"
 			in.Result.Thresholds[1].OK, in.Result.Thresholds[1].Aborted = false, true
 		}, StatusThresholdsFailed},
 		{"run error", func(in *Input) {
-			passAll(in)
 			in.Run.Error = "connector died"
-		}, StatusAborted},
+			in.Run.Stopped = "graceful"
+		}, StatusError},
 		{"no invariants.json", func(in *Input) {
 			passAll(in)
 			in.Invariants = nil

@@ -335,9 +335,8 @@ func faultWindows(events []rundir.FaultEvent) []FaultWindow {
 	return out
 }
 
-// verdict decides the run's status: invariants, then thresholds, then an interrupted
-// run, then missing inputs; every reason is listed, most severe first (the order of the
-// checks below).
+// verdict decides the run's status (see Status for the order when several apply); every
+// reason is listed, most severe first (the order of the checks below).
 func verdict(in *Input, s *Summary) Verdict {
 	v := Verdict{Reasons: []string{}, Thresholds: "unknown", Invariants: "unknown"}
 	var statuses []Status
@@ -346,6 +345,16 @@ func verdict(in *Input, s *Summary) Verdict {
 			statuses = append(statuses, st)
 		}
 		v.Reasons = append(v.Reasons, reason)
+	}
+
+	if s.Run.Error != "" {
+		fail(StatusError, "the run failed: "+s.Run.Error)
+	}
+	switch s.Run.Stopped {
+	case "graceful":
+		fail(StatusInterrupted, "the traffic was interrupted before its end: the figures are partial")
+	case "hard":
+		fail(StatusInterrupted, "the run was aborted at once: the figures are partial")
 	}
 
 	if inv := s.Invariants; inv != nil {
@@ -386,15 +395,6 @@ func verdict(in *Input, s *Summary) Verdict {
 			fail(StatusThresholdsFailed, reason)
 		}
 	}
-	switch s.Run.Stopped {
-	case "graceful":
-		fail(StatusAborted, "the traffic was interrupted before its end")
-	case "hard":
-		fail(StatusAborted, "the run was aborted at once")
-	}
-	if s.Run.Error != "" {
-		fail(StatusAborted, "the run failed: "+s.Run.Error)
-	}
 	if in.Result == nil {
 		fail(StatusIncomplete, "metrics.json is missing or unreadable: thresholds were not evaluated")
 	}
@@ -402,7 +402,7 @@ func verdict(in *Input, s *Summary) Verdict {
 		fail(StatusIncomplete, "invariants.json is missing or unreadable: invariants were not checked")
 	}
 	v.Status = StatusPass
-	for _, st := range []Status{StatusInvariantsFailed, StatusThresholdsFailed, StatusAborted, StatusIncomplete} {
+	for _, st := range []Status{StatusError, StatusInterrupted, StatusInvariantsFailed, StatusThresholdsFailed, StatusIncomplete} {
 		if slices.Contains(statuses, st) {
 			v.Status = st
 			break

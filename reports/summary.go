@@ -9,18 +9,22 @@ const SchemaVersion = 1
 // Status is a run's overall verdict.
 type Status string
 
-// Statuses, from the most to the least severe when several apply: an invariant failure
-// outranks a threshold failure, which outranks an interrupted run, which outranks
-// missing inputs.
+// Statuses. When several apply the first in this order wins: a run that failed, an
+// interrupted run (its figures are partial), failed invariants, failed thresholds,
+// missing inputs. Verdict.Reasons lists all of them in that order.
 const (
 	// StatusPass: the traffic ran to its end, every threshold passed and every invariant held.
 	StatusPass Status = "pass"
+	// StatusError: run.json records an error that ended the run.
+	StatusError Status = "error"
+	// StatusInterrupted: the traffic was stopped early by an interrupt (run.json's
+	// stopped is graceful or hard); k6 exits 105 for this.
+	StatusInterrupted Status = "interrupted"
 	// StatusInvariantsFailed: at least one invariant failed or could not be evaluated.
 	StatusInvariantsFailed Status = "invariants-failed"
-	// StatusThresholdsFailed: at least one threshold failed (k6 exits 99 for this).
+	// StatusThresholdsFailed: at least one threshold failed, or an abortOnFail threshold
+	// stopped the run (k6 exits 99 for this).
 	StatusThresholdsFailed Status = "thresholds-failed"
-	// StatusAborted: the traffic was cut short (an interrupt) or the run recorded an error.
-	StatusAborted Status = "aborted"
 	// StatusIncomplete: a file the verdict needs (metrics.json or invariants.json) is missing.
 	StatusIncomplete Status = "incomplete"
 )

@@ -71,6 +71,7 @@ every invariant that matters on Black Friday.`,
 	root.AddCommand(newSimCmd(streams))
 	root.AddCommand(newConnectorCmd(streams))
 	root.AddCommand(newHealthcheckCmd(streams))
+	root.AddCommand(newReportCmd(streams))
 	root.AddCommand(newRunCmd(streams))
 	return root
 }
