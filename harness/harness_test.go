@@ -434,6 +434,17 @@ scenarios:
       scansPerIteration: 12
       completionRate: 0.1
       thinkTime: 50ms
+      insufficientFundsRate: 0.01
+      abandonOnDeclineRate: 0.3
+      terminalTimeoutRate: 0.02
+      sharedNewCustomers: 5
+      zipfExponent: 1.2
+      singleItemSKU: SKU-1
+      clockStart: "2026-11-27T00:00:00Z"
+      stores: 2
+      submitRetryFor: 10s
+      requestTimeout: 5s
+      batchSize: 100
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +465,8 @@ scenarios:
 			t.Errorf("option %s did not reach the POS module", k)
 		}
 	}
-	if opts.OfflineDuration != 90*time.Second || opts.Tenders.GiftCard != 0.1 || opts.BasketSize.Distribution != "geometric" {
+	if opts.OfflineDuration != 90*time.Second || opts.Tenders.GiftCard != 0.1 || opts.BasketSize.Distribution != "geometric" ||
+		opts.StoreCount != 2 || opts.SingleItemSKU != "SKU-1" || opts.SubmitRetryFor != 10*time.Second || opts.BatchSize != 100 {
 		t.Errorf("values lost on the way: %+v", opts)
 	}
 }
