@@ -57,9 +57,13 @@ func profileRules(r scenarios.Resolved) map[string][]profileRule {
 // isZero reports a latency that delays nothing (no rule is made for it).
 func isZero(l scenarios.Latency) bool { return l == scenarios.Latency{} }
 
+// allTargets keys the rules of both simulators in faultRules' result.
+const allTargets = "all"
+
 // faultRules returns the rules each simulator gets, as the JSON array its
 // PUT /_sim/faults takes: the profile's latency rules first (so they add to every
-// request they match), then the scenario's rules for that target, in file order.
+// request they match), then the scenario's rules for that target, in file order; and
+// under allTargets, all of them in one list.
 func faultRules(f *scenarios.File) (map[string][]byte, error) {
 	lists := map[string][]json.RawMessage{targetNetSuite: {}, targetGateway: {}}
 	for target, rules := range profileRules(f.Resolved()) {
@@ -88,7 +92,13 @@ func faultRules(f *scenarios.File) (map[string][]byte, error) {
 		}
 		lists[r.Target] = append(lists[r.Target], r.Raw)
 	}
-	out := make(map[string][]byte, len(lists))
+	all := append(append([]json.RawMessage{}, lists[targetNetSuite]...), lists[targetGateway]...)
+	out := make(map[string][]byte, len(lists)+1)
+	b, err := json.Marshal(all)
+	if err != nil {
+		return nil, err
+	}
+	out[allTargets] = b
 	for t, l := range lists {
 		b, err := json.Marshal(l)
 		if err != nil {

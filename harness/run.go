@@ -571,13 +571,16 @@ func (r *run) startStack(ctx context.Context, rules map[string][]byte) error {
 		}
 		st, err := cfg.Containers.StartStack(ctx, ContainerRequest{Image: cfg.ConnectorImage, World: r.world,
 			WorldFile: r.file.FixturesPath(), WorldSeed: r.world.Seed, WorldSize: r.world.Size,
-			NetSuiteConcurrencyLimit: r.file.Resolved().NetSuite.ConcurrencyLimit, ConnectorEnv: env, Logger: r.log,
-			SimsReady: simsReady})
+			NetSuiteConcurrencyLimit: r.file.Resolved().NetSuite.ConcurrencyLimit, ConnectorEnv: env,
+			Faults: rules[allTargets], Logger: r.log})
 		if st != nil {
 			r.stack = st
 		}
 		if err != nil {
 			return setupErr(err, "start the containers")
+		}
+		if err := simsReady(ctx, st.Endpoints()); err != nil {
+			return err
 		}
 	}
 	u := strings.TrimRight(r.stack.Endpoints().Connector, "/") + contract.PathReady

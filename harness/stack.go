@@ -53,22 +53,25 @@ type ContainerRequest struct {
 	// ConnectorEnv are environment variables for the connector beyond the contract's
 	// (CONNECTOR_BUGS for the reference connector's image, CONNECTOR_CONCURRENCY).
 	ConnectorEnv map[string]string
-	Logger       *slog.Logger
-	// SimsReady must be called once the simulators serve and before the connector
-	// starts, with the simulators' endpoints (Connector empty): the harness installs the
-	// fault rules and latency profiles there.
-	SimsReady func(ctx context.Context, ep Endpoints) error
+	// Faults are the fault rules of both simulators (the latency profiles' and the
+	// scenario's) as one JSON list, in `doorbuster sim --faults` format, to install
+	// from the start. The harness installs them again through /_sim/faults once the
+	// stack is up, so a starter may ignore them.
+	Faults []byte
+	Logger *slog.Logger
 }
 
 // ConnectorKiller is an optional ability of a Stack: kill the connector without warning
 // (kill -9, container kill) and start it again with the same data, for crash cases.
+// The names are those of compose.World.
 type ConnectorKiller interface {
 	KillConnector(ctx context.Context) error
-	StartConnector(ctx context.Context) error
+	RestartConnector(ctx context.Context) error
 }
 
-// Partitioner is an optional ability of a Stack: cut the connector off from NetSuite
-// and heal it (a network partition, in image mode).
+// Partitioner is an optional ability of a Stack: cut the connector off from one
+// simulator ("netsuite" or "gateway") and heal every cut (image mode).
 type Partitioner interface {
-	Partition(ctx context.Context, cut bool) error
+	PartitionConnector(ctx context.Context, from string) error
+	Heal(ctx context.Context) error
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -97,4 +98,64 @@ func TestURLModeWorldMismatch(t *testing.T) {
 	if !IsSetup(err) || !strings.Contains(err.Error(), contract.EnvNetSuiteAccountID) {
 		t.Fatalf("err = %v, want a setup error about the world", err)
 	}
+}
+
+// fakeContainers stands in for package compose: it starts the in-process stack and
+// records what image mode asked for.
+type fakeContainers struct {
+	req ContainerRequest
+}
+
+func (f *fakeContainers) StartStack(ctx context.Context, req ContainerRequest) (Stack, error) {
+	f.req = req
+	st, err := startEmbedded(ctx, embeddedConfig{world: req.World, seed: req.WorldSeed,
+		concurrencyLimit: req.NetSuiteConcurrencyLimit, log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	return imageStack{st, req.Image}, nil
+}
+
+// imageStack reports the image as the connector's identity, as a container stack does.
+type imageStack struct {
+	*embedded
+	image string
+}
+
+func (s imageStack) Connector() rundir.Connector {
+	c := s.embedded.Connector()
+	c.Image, c.Digest, c.Reference = s.image, "sha256:feed", false
+	return c
+}
+
+func TestImageModeHook(t *testing.T) {
+	fc := &fakeContainers{}
+	var tr *statusTraffic
+	dir := filepath.Join(t.TempDir(), "run")
+	out, err := Run(context.Background(), Config{
+		ScenarioPath: writeScenario(t, "status.yaml", statusScenario), OutDir: dir,
+		ConnectorImage: "example/connector:1", Containers: fc, Bugs: []string{"sync-date"},
+		NewTraffic: newStatusTraffic(&tr),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Passed() {
+		t.Errorf("image-mode run did not pass")
+	}
+	if fc.req.Image != "example/connector:1" || fc.req.WorldSeed != 7 || fc.req.ConnectorEnv["CONNECTOR_BUGS"] != "sync-date" {
+		t.Errorf("request %+v", fc.req)
+	}
+	var rules []struct{ Name, Target string }
+	if err := json.Unmarshal(fc.req.Faults, &rules); err != nil || len(rules) != 12 {
+		t.Errorf("request faults: %d rules, %v", len(rules), err)
+	}
+	run, err := rundir.LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Mode != rundir.ModeImage || run.Connector.Image != "example/connector:1" || run.Connector.Digest == "" {
+		t.Errorf("run.json %+v", run)
+	}
+	portsClosed(t, run.Connector.URL, run.Simulators.NetSuite, run.Simulators.Gateway)
 }
