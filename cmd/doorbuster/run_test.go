@@ -190,3 +190,24 @@ drain: {timeout: 30s}
 		t.Errorf("run directory incomplete: %v", err)
 	}
 }
+
+func FuzzParseDurationFlag(f *testing.F) {
+	for _, s := range []string{"", "0.5", "2", "2m", "1h30m", "-1", "0", "NaN", "Inf", "1e9", "5ms", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		scale, total, err := parseDurationFlag(s)
+		switch {
+		case err != nil:
+			if scale != 0 || total != 0 {
+				t.Errorf("%q: error with values %v %v", s, scale, total)
+			}
+		case s == "":
+			if scale != 0 || total != 0 {
+				t.Errorf("empty flag gave %v %v", scale, total)
+			}
+		case (scale > 0) == (total > 0):
+			t.Errorf("%q: want exactly one of a factor and a length, got %v and %v", s, scale, total)
+		}
+	})
+}
