@@ -343,6 +343,9 @@ func drawChart(title, yLabel string, lines []line, tl timeline) (template.HTML, 
 		}
 		pl.Color = lineColor(i)
 		pl.Width = vg.Points(1.25)
+		if i >= 2 { // dashed, so that a line on top of another still shows
+			pl.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
 		p.Add(pl)
 		p.Legend.Add(l.name, pl)
 	}

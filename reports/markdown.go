@@ -246,7 +246,7 @@ func kpiRows(s *Summary) [][2]string {
 		add("Drain time", fmtDrain(k))
 	}
 	add("Dropped iterations", fmtNumPtr(k.DroppedIterations))
-	add("Max VUs", fmtNumPtr(k.MaxVUs))
+	add("Peak VUs", fmtNumPtr(k.MaxVUs))
 	if k.FaultsInjected != nil {
 		add("Faults injected", strconv.FormatInt(*k.FaultsInjected, 10))
 	}
@@ -279,27 +279,30 @@ func firstLine(s string) string {
 	return s
 }
 
-// mdCell makes s safe in a table cell: pipes escaped, newlines as <br>, HTML escaped.
-func mdCell(s string) string {
-	if s == "" {
-		return ""
-	}
-	return strings.NewReplacer("|", `\|`, "\r\n", "<br>", "\n", "<br>", "<", "&lt;", ">", "&gt;", "&", "&amp;").Replace(s)
+// mdEscape escapes Markdown's punctuation and HTML in s, and puts nl for line breaks,
+// so that text from a run (evidence, messages) renders as itself: no emphasis, link,
+// tag or broken table.
+func mdEscape(s, nl string) string {
+	return strings.NewReplacer(
+		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "~", `\~`, "|", `\|`,
+		"<", "&lt;", ">", "&gt;", "&", "&amp;", "\r\n", nl, "\n", nl, "\r", nl,
+	).Replace(s)
 }
 
-// mdText makes s safe as Markdown text outside tables.
-func mdText(s string) string {
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "&", "&amp;", "\r\n", " ", "\n", " ").Replace(s)
-}
+// mdCell makes s safe in a table cell: escaped, newlines as <br>.
+func mdCell(s string) string { return mdEscape(s, "<br>") }
 
-// mdCode renders s as inline code (safe in a table cell); "" stays empty.
+// mdText makes s safe as Markdown text outside tables: escaped, on one line.
+func mdText(s string) string { return mdEscape(s, " ") }
+
+// mdCode renders s as inline code, safe in a table cell; "" stays empty. Text a code
+// span cannot hold in a table (a backslash, a backtick, a line break) is escaped text.
 func mdCode(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "|", `\|`)
-	if strings.Contains(s, "`") {
-		return "`` " + s + " ``"
+	if strings.ContainsAny(s, "\\`\r\n") {
+		return mdCell(s)
 	}
-	return "`" + s + "`"
+	return "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
 }
