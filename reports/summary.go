@@ -130,7 +130,7 @@ type KPIs struct {
 	HTTPReqDurationP95Ms  *float64 `json:"httpReqDurationP95Ms"`
 	HTTPReqFailedRate     *float64 `json:"httpReqFailedRate"` // 0..1
 	ChecksRate            *float64 `json:"checksRate"`        // 0..1
-	MaxVUs                *float64 `json:"maxVUs"` // the vus Gauge's max
+	MaxVUs                *float64 `json:"maxVUs"`            // the vus Gauge's max
 	// From faults.json: faults injected (latency profiles excluded).
 	FaultsInjected *int64 `json:"faultsInjected"`
 }
