@@ -57,7 +57,9 @@ func (s *Server) suiteQL(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		var qe *suiteql.Error
 		if errors.As(err, &qe) {
-			return searchError("%s", qe.Msg)
+			// The translator's message starts with the same "Invalid search query." NetSuite's
+			// detail does; say it once.
+			return searchError("%s", strings.TrimPrefix(qe.Msg, "Invalid search query. "))
 		}
 		return searchError("%v", err)
 	}

@@ -122,6 +122,11 @@ func TestSuiteQLErrors(t *testing.T) {
 		{"DML", `{"q": "DELETE FROM item"}`, "DELETE"},
 		{"unknown column", `{"q": "SELECT nosuchcolumn FROM item"}`, "nosuchcolumn"},
 		{"unknown table", `{"q": "SELECT id FROM nosuchtable"}`, "nosuchtable"},
+		{"CONNECT BY", `{"q": "SELECT id FROM item CONNECT BY PRIOR id = id"}`, `Unsupported construct "CONNECT BY" at position 21`},
+		{"LIMIT", `{"q": "SELECT id FROM item LIMIT 5"}`, `Unsupported construct "LIMIT" at position 21`},
+		{"WITH", `{"q": "WITH x AS (SELECT id FROM item) SELECT id FROM x"}`, `Unsupported construct "WITH" at position 1`},
+		{"two statements", `{"q": "SELECT id FROM item; DROP TABLE items"}`, `Unsupported construct "multiple statements"`},
+		{"unknown function", `{"q": "SELECT randomblob(9) FROM item"}`, `Unknown function "RANDOMBLOB"`},
 		{"no q", `{"query": "SELECT 1"}`, "q"},
 		{"not JSON", `SELECT id FROM item`, "JSON"},
 	}
@@ -131,8 +136,13 @@ func TestSuiteQLErrors(t *testing.T) {
 			if r.status != http.StatusBadRequest {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			if d := r.errorDetail(t); !strings.Contains(d["detail"].(string), tc.detail) {
-				t.Errorf("detail %q does not mention %q", d["detail"], tc.detail)
+			d := r.errorDetail(t)
+			detail := d["detail"].(string)
+			if !strings.Contains(detail, tc.detail) {
+				t.Errorf("detail %q does not mention %q", detail, tc.detail)
+			}
+			if n := strings.Count(detail, "Invalid search query."); d["o:errorCode"] == codeInvalidParameter && n != 1 {
+				t.Errorf("detail %q says \"Invalid search query.\" %d times", detail, n)
 			}
 		})
 	}
