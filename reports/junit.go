@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // JUnit XML, in the common schema CI systems read (Jenkins, GitLab, GitHub test
@@ -59,7 +61,23 @@ type junitTestCase struct {
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	// Text is a CDATA section, so the evidence reads as plain lines in the file; it
+	// must go through xmlClean (CDATA is not escaped).
+	Text string `xml:",cdata"`
+}
+
+// xmlClean replaces the characters XML 1.0 does not allow (and invalid UTF-8) with U+FFFD.
+func xmlClean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) ||
+			(r >= 0x10000 && r <= 0x10FFFF) {
+			if r == utf8.RuneError {
+				return '\uFFFD'
+			}
+			return r
+		}
+		return '\uFFFD'
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 type junitSkipped struct {
@@ -95,7 +113,7 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 			if t.Aborted {
 				text += "this threshold aborted the run (abortOnFail)\n"
 			}
-			tc.Failure = &junitProblem{Message: msg, Type: "threshold", Text: text}
+			tc.Failure = &junitProblem{Message: msg, Type: "threshold", Text: xmlClean(text)}
 			th.Failures++
 		} else {
 			tc.SystemOut = "observed: " + fmtObserved(t)
@@ -119,13 +137,13 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 				}
 			case "fail":
 				tc.Failure = &junitProblem{Message: fmt.Sprintf("%s: %s", plural(r.Violations, "violation"), r.Statement),
-					Type: "invariant", Text: evidenceText(r)}
+					Type: "invariant", Text: xmlClean(evidenceText(r))}
 				iv.Failures++
 			case "not-applicable":
 				tc.Skipped = &junitSkipped{Message: "not applicable: " + r.Reason}
 				iv.Skipped++
 			default:
-				tc.Error = &junitProblem{Message: "could not be evaluated: " + r.Reason, Type: "invariant-error", Text: evidenceText(r)}
+				tc.Error = &junitProblem{Message: "could not be evaluated: " + r.Reason, Type: "invariant-error", Text: xmlClean(evidenceText(r))}
 				iv.Errors++
 			}
 			iv.Cases = append(iv.Cases, tc)
