@@ -1,5 +1,7 @@
 package faults
 
+import "fmt"
+
 // HTTPError answers with an error status and a body in the target's own error shape, without
 // running the simulator's handler:
 //
@@ -43,8 +45,11 @@ func (e *HTTPError) Apply(x *Exchange) {
 
 func (e *HTTPError) validate(path string) []FieldError {
 	var errs []FieldError
-	if e.Status < 400 || e.Status > 599 {
+	switch {
+	case e.Status == 0:
 		errs = append(errs, FieldError{Path: path + ".status", Msg: "is required: an HTTP error status from 400 to 599"})
+	case e.Status < 400 || e.Status > 599:
+		errs = append(errs, FieldError{Path: path + ".status", Msg: fmt.Sprintf("must be an HTTP error status from 400 to 599, not %d", e.Status)})
 	}
 	if len(e.Code) > 100 || len(e.Type) > 100 || len(e.Message) > 4096 {
 		errs = append(errs, FieldError{Path: path, Msg: "code and type must be at most 100 bytes, message 4096"})

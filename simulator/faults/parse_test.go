@@ -147,6 +147,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{"probability as string", `- {name: a, target: gateway, effect: {reset: {}}, probability: "0.5"}`, `rules[0].probability: must be a number, not the string "0.5"`},
 		{"outage with probability", "- {name: a, target: gateway, effect: {outage: {}}, probability: 0.5}", "rules[0].probability: an outage hits every matching request"},
 		{"error without status", "- {name: a, target: gateway, effect: {error: {code: x}}}", "rules[0].effect.error.status: is required"},
+		{"status not an error", "- {name: a, target: gateway, effect: {error: {status: 200}}}", "rules[0].effect.error.status: must be an HTTP error status from 400 to 599, not 200"},
 		{"status as float", "- {name: a, target: gateway, effect: {error: {status: 500.5}}}", "rules[0].effect.error.status: must be a whole number"},
 		{"uniform upside down", "- {name: a, target: gateway, effect: {latency: {lower: 2s, upper: 1s}}}", "rules[0].effect.latency.upper: must be greater than lower"},
 		{"mixed distributions", "- {name: a, target: gateway, effect: {latency: {delay: 1s, median: 1s}}}", "rules[0].effect.latency: give exactly one of"},
