@@ -150,3 +150,21 @@ func TestExpectedStatuses(t *testing.T) {
 		t.Errorf("expected 404s %v, want 1", got)
 	}
 }
+
+// Engine.Emit from another goroutine while runs start and end is safe (go test -race).
+func TestEmitRacesRunStart(t *testing.T) {
+	e := New()
+	g := e.Metrics().Gauge("backlog")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			e.Emit(g, float64(i))
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		mustRun(t, e, Plan{Scenarios: []Scenario{{Name: "s", Executor: SharedIterations, VUs: 1, Iterations: 1,
+			Exec: func(ctx context.Context, vu *VU) error { return nil }}}})
+	}
+	<-done
+}

@@ -157,6 +157,12 @@ func (e *Engine) prepare(ctx context.Context, p Plan) (*run, error) {
 		}
 	}
 	r := &run{e: e, plan: p, thresholds: ths, builtin: lookupBuiltins(e.reg)}
+	// The collector exists before the run is current, so an Engine.Emit racing the
+	// start finds it (its samples wait in the channel until the loop starts).
+	r.col = newCollector(&r.pool)
+	if e.maxSeries > 0 {
+		r.col.maxSeries = e.maxSeries
+	}
 	r.start = time.Now()
 	r.hard, r.stopHard = context.WithCancel(context.WithoutCancel(ctx))
 	r.graceful, r.stopGrace = context.WithCancelCause(r.hard)
@@ -184,10 +190,6 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	stopWatch := context.AfterFunc(ctx, func() { r.stopWith("graceful", false) })
 	defer stopWatch()
 
-	r.col = newCollector(&r.pool)
-	if r.e.maxSeries > 0 {
-		r.col.maxSeries = r.e.maxSeries
-	}
 	go r.col.loop()
 	finishCollector := sync.OnceFunc(func() { close(r.col.finish); <-r.col.done })
 	defer finishCollector()
