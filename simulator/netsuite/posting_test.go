@@ -1,6 +1,7 @@
 package netsuite
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 )
@@ -24,15 +25,20 @@ func TestCashSalePosting(t *testing.T) {
 		wantGL  map[int64]int64    // account → debit − credit, cents
 		wantOn  map[string]float64 // item@location → on hand after
 		wantTot int64
+		// wantTenders are the tenders rows in order: "source account amount pnrefnum authcode".
+		wantTenders []string
+		// wantTaxCodes are the tax codes the lines took, by line number (when given).
+		wantTaxCodes map[int]int64
 	}{
 		{
 			// A card sale of one TV at store 1: tax computed at the store's 8.625 %.
 			name: "card, tax computed",
 			body: map[string]any{"location": ref1("1"), "paymentMethod": ref1("2"), "pnRefNum": "pi_123",
 				"item": items(saleLineBody("1001", 1, "rate", 499.99))},
-			wantGL:  map[int64]int64{acCard: 54311, acIncome: -49999, acTax: -4312, acCOGS: 30000, acAsset: -30000},
-			wantOn:  map[string]float64{"1001@1": 9},
-			wantTot: 54311,
+			wantGL:      map[int64]int64{acCard: 54311, acIncome: -49999, acTax: -4312, acCOGS: 30000, acAsset: -30000},
+			wantOn:      map[string]float64{"1001@1": 9},
+			wantTot:     54311,
+			wantTenders: []string{"paymentMethod 102 54311 pi_123 "},
 		},
 		{
 			// No paymentMethod: undeposited funds. No rate: the base price. The POS's tax
@@ -41,9 +47,12 @@ func TestCashSalePosting(t *testing.T) {
 			body: map[string]any{"location": ref1("2"),
 				"item": items(saleLineBody("1003", 2, "tax1Amt", 1.77), saleLineBody("1002", 1.5))},
 			// socks 2 × 9.99 = 19.98, tax 1.77; bananas 1.5 × 0.59 = 0.885 → 0.89, no tax
-			wantGL:  map[int64]int64{acUndeposited: 2264, acIncome: -2087, acTax: -177, acCOGS: 830, acAsset: -830},
-			wantOn:  map[string]float64{"1003@2": 8, "1002@2": 8.5},
-			wantTot: 2264,
+			wantGL:      map[int64]int64{acUndeposited: 2264, acIncome: -2087, acTax: -177, acCOGS: 830, acAsset: -830},
+			wantOn:      map[string]float64{"1003@2": 8, "1002@2": 8.5},
+			wantTot:     2264,
+			wantTenders: []string{"paymentMethod 101 2264  "},
+			// Taxable socks take store 2's code (NY-NYC), the bananas their own NON-TAXABLE.
+			wantTaxCodes: map[int]int64{1: 2, 2: 3},
 		},
 		{
 			// A gift certificate pays part, the card the rest.
@@ -51,8 +60,9 @@ func TestCashSalePosting(t *testing.T) {
 			body: map[string]any{"location": ref1("1"), "paymentMethod": ref1("2"),
 				"item":               items(saleLineBody("1003", 1, "amount", 9.99, "tax1Amt", 0.86)),
 				"giftCertRedemption": items(map[string]any{"authCode": "GC-0001", "authCodeApplied": 5})},
-			wantGL:  map[int64]int64{acGiftCert: 500, acCard: 585, acIncome: -999, acTax: -86, acCOGS: 400, acAsset: -400},
-			wantTot: 1085,
+			wantGL:      map[int64]int64{acGiftCert: 500, acCard: 585, acIncome: -999, acTax: -86, acCOGS: 400, acAsset: -400},
+			wantTot:     1085,
+			wantTenders: []string{"giftCertRedemption 105 500  GC-0001", "paymentMethod 102 585  "},
 		},
 		{
 			// A split between cash and card in custbody_pos_tenders, sent as a string.
@@ -60,8 +70,9 @@ func TestCashSalePosting(t *testing.T) {
 			body: map[string]any{"location": ref1("1"),
 				"item":                 items(saleLineBody("1003", 2, "rate", 9.99, "tax1Amt", 1.72)),
 				"custbody_pos_tenders": `[{"paymentMethod":{"id":"1"},"amount":10},{"paymentMethod":{"id":"2"},"amount":11.70,"pnRefNum":"pi_9"}]`},
-			wantGL:  map[int64]int64{acUndeposited: 1000, acCard: 1170, acIncome: -1998, acTax: -172, acCOGS: 800, acAsset: -800},
-			wantTot: 2170,
+			wantGL:      map[int64]int64{acUndeposited: 1000, acCard: 1170, acIncome: -1998, acTax: -172, acCOGS: 800, acAsset: -800},
+			wantTot:     2170,
+			wantTenders: []string{"custbody_pos_tenders 101 1000  ", "custbody_pos_tenders 102 1170 pi_9 "},
 		},
 		{
 			// The discount is in the amount; the line's own taxCode wins over the default.
@@ -69,8 +80,23 @@ func TestCashSalePosting(t *testing.T) {
 			body: map[string]any{"location": ref1("1"), "paymentMethod": ref1("1"),
 				"item": items(saleLineBody("1001", 1, "rate", 499.99, "amount", 449.99, "taxCode", ref1("2")))},
 			// 449.99 × 8.875 % = 39.936… → 39.94
-			wantGL:  map[int64]int64{acUndeposited: 48993, acIncome: -44999, acTax: -3994, acCOGS: 30000, acAsset: -30000},
-			wantTot: 48993,
+			wantGL:       map[int64]int64{acUndeposited: 48993, acIncome: -44999, acTax: -3994, acCOGS: 30000, acAsset: -30000},
+			wantTot:      48993,
+			wantTenders:  []string{"paymentMethod 101 48993  "},
+			wantTaxCodes: map[int]int64{1: 2},
+		},
+		{
+			// No taxCode and no tax1Amt: a taxable item sold at store 2 takes the store's
+			// jurisdiction (NY-NYC 8.875 %), though the item's own code is CA-SF:
+			// 9.99 × 8.875 % = 0.8866 → 0.89. A cash payment method debits its account.
+			name: "tax code from the store, computed",
+			body: map[string]any{"location": ref1("2"), "paymentMethod": ref1("1"),
+				"item": items(saleLineBody("1003", 1))},
+			wantGL:       map[int64]int64{acUndeposited: 1088, acIncome: -999, acTax: -89, acCOGS: 400, acAsset: -400},
+			wantOn:       map[string]float64{"1003@2": 9},
+			wantTot:      1088,
+			wantTenders:  []string{"paymentMethod 101 1088  "},
+			wantTaxCodes: map[int]int64{1: 2},
 		},
 	}
 	for _, tc := range tests {
@@ -100,9 +126,78 @@ func TestCashSalePosting(t *testing.T) {
 					t.Errorf("on hand of %s: %v, want %v", k, got, want)
 				}
 			}
+			if got := e.tenders(id); tc.wantTenders != nil && fmt.Sprint(got) != fmt.Sprint(tc.wantTenders) {
+				t.Errorf("tenders %q, want %q", got, tc.wantTenders)
+			}
+			for line, want := range tc.wantTaxCodes {
+				if got := e.queryInt("SELECT taxcode FROM transaction_lines WHERE transaction_id = ? AND sublist = 'item' AND line = ?", id, line); got != want {
+					t.Errorf("line %d tax code %d, want %d", line, got, want)
+				}
+			}
 			e.checkBalanced()
 		})
 	}
+}
+
+// tenders returns the tenders rows of transaction id in order, as
+// "source account amount pnrefnum authcode".
+func (e *env) tenders(id string) []string {
+	e.t.Helper()
+	rows, err := e.db().Query(`SELECT source, account, amount_cents, COALESCE(pnrefnum, ''), COALESCE(authcode, '')
+		FROM tenders WHERE transaction_id = ? ORDER BY seq`, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var src, pn, auth string
+		var acct, amt int64
+		if err := rows.Scan(&src, &acct, &amt, &pn, &auth); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %d %d %s %s", src, acct, amt, pn, auth))
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// A cash refund mirrors its sale's tenders: each split tender and the gift certificate
+// are credited back to their own accounts, and every account nets to zero.
+func TestCashRefundTendersMirrorTheSale(t *testing.T) {
+	e := newEnv(t, tinyWorld(), Config{})
+	body := func() map[string]any {
+		return map[string]any{"location": ref1("1"),
+			"item":                 items(saleLineBody("1003", 2, "rate", 9.99, "tax1Amt", 1.72)),
+			"giftCertRedemption":   items(map[string]any{"authCode": "GC-0002", "authCodeApplied": 5}),
+			"custbody_pos_tenders": []any{map[string]any{"paymentMethod": ref1("1"), "amount": 6}, map[string]any{"paymentMethod": ref1("2"), "amount": 10.70, "pnRefNum": "pi_7"}}}
+	}
+	sale := e.mustWrite(http.MethodPut, "/record/v1/cashSale/eid:SPLIT-1", body())
+	rb := body()
+	rb["createdFrom"] = map[string]any{"externalId": "SPLIT-1"}
+	refund := e.mustWrite(http.MethodPut, "/record/v1/cashRefund/eid:RET-SPLIT-1", rb)
+	sg, rg := e.glByAccount(sale), e.glByAccount(refund)
+	if sg[acUndeposited] != 600 || sg[acCard] != 1070 || sg[acGiftCert] != 500 {
+		t.Errorf("sale GL %v", sg)
+	}
+	if len(rg) != len(sg) {
+		t.Errorf("refund GL %v, sale GL %v", rg, sg)
+	}
+	for a, v := range sg {
+		if rg[a] != -v {
+			t.Errorf("account %d: sale %d, refund %d", a, v, rg[a])
+		}
+	}
+	want := []string{"giftCertRedemption 105 500  GC-0002", "custbody_pos_tenders 101 600  ", "custbody_pos_tenders 102 1070 pi_7 "}
+	if got := e.tenders(refund); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("refund tenders %q, want %q", got, want)
+	}
+	if e.onHand("1003", "1") != 10 {
+		t.Errorf("socks on hand %v after the refund, want 10", e.onHand("1003", "1"))
+	}
+	e.checkBalanced()
 }
 
 func TestCashRefundRestocksAtOriginalCost(t *testing.T) {
