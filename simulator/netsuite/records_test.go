@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestRecordErrors(t *testing.T) {
@@ -294,4 +296,46 @@ func TestListingAndQ(t *testing.T) {
 
 func urlQueryEscape(s string) string {
 	return strings.NewReplacer("%", "%25", " ", "%20", `"`, "%22", "[", "%5B", "]", "%5D", ",", "%2C", "&", "%26", "+", "%2B", "#", "%23", "/", "%2F").Replace(s)
+}
+
+// TestRecordTimes: a record keeps its server-side creation time; the last-modified time
+// moves with every change of the body and stays put when an upsert changes nothing. The
+// clock stays within TBA's ±5 min of the signing client.
+func TestRecordTimes(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Minute); return now }
+	e := newEnv(t, tinyWorld(), Config{Clock: clock})
+	times := func(id string) (created, modified string) {
+		t.Helper()
+		rec := e.do(http.MethodGet, "/record/v1/cashSale/"+id, nil).json(t)
+		row := e.suiteQL("SELECT createddate, lastmodifieddate FROM transaction WHERE id = "+id, "").json(t)["items"].([]any)[0].(map[string]any)
+		if row["createddate"] != rec["createdDate"] || row["lastmodifieddate"] != rec["lastModifiedDate"] {
+			t.Errorf("SuiteQL times %v, record times %v / %v", row, rec["createdDate"], rec["lastModifiedDate"])
+		}
+		return rec["createdDate"].(string), rec["lastModifiedDate"].(string)
+	}
+	body := map[string]any{"tranDate": "2024-11-29", "location": ref1("1"), "item": items(saleLineBody("1003", 1))}
+	t0 := formatTime(clock())
+	id := e.mustWrite(http.MethodPut, "/record/v1/cashSale/eid:T-1", body)
+	if c, m := times(id); c != t0 || m != t0 {
+		t.Errorf("new record: created %s modified %s, want both %s", c, m, t0)
+	}
+	advance()
+	e.mustWrite(http.MethodPut, "/record/v1/cashSale/eid:T-1", body) // identical: nothing changes
+	if c, m := times(id); c != t0 || m != t0 {
+		t.Errorf("after an identical upsert: created %s modified %s, want both %s", c, m, t0)
+	}
+	t2 := formatTime(advance())
+	body["memo"] = "corrected"
+	e.mustWrite(http.MethodPut, "/record/v1/cashSale/eid:T-1", body)
+	if c, m := times(id); c != t0 || m != t2 {
+		t.Errorf("after a changed upsert: created %s modified %s, want %s and %s", c, m, t0, t2)
+	}
+	t3 := formatTime(advance())
+	e.mustWrite(http.MethodPatch, "/record/v1/cashSale/"+id, map[string]any{"memo": "patched"})
+	if c, m := times(id); c != t0 || m != t3 {
+		t.Errorf("after a PATCH: created %s modified %s, want %s and %s", c, m, t0, t3)
+	}
 }
