@@ -1,7 +1,9 @@
 package netsuite
 
 import (
+	"bytes"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,6 +54,8 @@ func TestTBA(t *testing.T) {
 	wrongSecret.TokenSecret = "not-the-secret"
 	wrongRealm := w.Credentials
 	wrongRealm.AccountID = "7654321"
+	unknownToken := w.Credentials
+	unknownToken.TokenID = "tk-nobody"
 	replayCfg := &oauth1.Config{ConsumerKey: w.Credentials.ConsumerKey, ConsumerSecret: w.Credentials.ConsumerSecret,
 		Realm: w.Credentials.AccountID, Signer: &oauth1.HMAC256Signer{ConsumerSecret: w.Credentials.ConsumerSecret},
 		Noncer: fixedNoncer("same-nonce-every-time")}
@@ -68,6 +72,7 @@ func TestTBA(t *testing.T) {
 		{"signature altered", tamperSig},
 		{"wrong token secret", signedClient(wrongSecret, nil)},
 		{"wrong realm", signedClient(wrongRealm, nil)},
+		{"unknown token", signedClient(unknownToken, nil)},
 		{"replayed nonce", replay},
 	}
 	for _, tc := range tests {
@@ -87,6 +92,25 @@ func TestTBA(t *testing.T) {
 	// Harness endpoints need no signature.
 	if r := doWith(t, http.DefaultClient, http.MethodGet, e.hs.URL+"/healthz", nil); r.status != http.StatusOK {
 		t.Errorf("healthz: %d", r.status)
+	}
+
+	// The server's clock decides staleness: 6 minutes apart in either direction is
+	// beyond the ±5 min skew; 4 minutes is within it.
+	for _, tc := range []struct {
+		offset time.Duration
+		status int
+	}{{6 * time.Minute, http.StatusUnauthorized}, {-6 * time.Minute, http.StatusUnauthorized}, {4 * time.Minute, http.StatusOK}} {
+		skewed := newEnv(t, tinyWorld(), Config{Clock: func() time.Time { return time.Now().Add(tc.offset) }})
+		r := skewed.do(http.MethodGet, "/record/v1/customer/100001", nil)
+		if r.status != tc.status {
+			t.Errorf("server clock %v off: status %d, want %d: %s", tc.offset, r.status, tc.status, r.body)
+			continue
+		}
+		if tc.status == http.StatusUnauthorized {
+			if d := r.errorDetail(t); d["o:errorCode"] != codeInvalidLogin || r.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("stale timestamp: %v %v", d, r.header)
+			}
+		}
 	}
 }
 
@@ -348,4 +372,138 @@ func TestTemporaryBooksRemovedOnClose(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("temporary books still exist: %v", err)
 	}
+}
+
+// waitUntil polls cond until it holds, failing the test after a deadline.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestGovernancePoolIsShared: record, SuiteQL, async submissions, job status and running
+// async jobs all draw on the one account-wide pool. Holding the books' write lock parks a
+// write (and the slot it holds) for as long as the test wants.
+func TestGovernancePoolIsShared(t *testing.T) {
+	e := newEnv(t, tinyWorld(), Config{ConcurrencyLimit: 1})
+	sale := map[string]any{"location": ref1("1"), "item": items(saleLineBody("1003", 1))}
+	wantThrottled := func(what string, r reply) {
+		t.Helper()
+		if r.status != http.StatusTooManyRequests {
+			t.Errorf("%s while the slot is held: %d %s", what, r.status, r.body)
+			return
+		}
+		if d := r.errorDetail(t); d["o:errorCode"] != codeConcurrency {
+			t.Errorf("%s: code %v", what, d["o:errorCode"])
+		}
+	}
+	inUse := func() int { return len(e.srv.gov.slots) }
+
+	// A synchronous record write holds the only slot.
+	e.srv.st.b.wmu.Lock()
+	done := make(chan reply, 1)
+	go func() { done <- e.do(http.MethodPost, "/record/v1/cashSale", sale) }()
+	waitUntil(t, "the write to hold the slot", func() bool { return inUse() == 1 })
+	wantThrottled("SuiteQL", e.suiteQL("SELECT id FROM item", ""))
+	wantThrottled("record GET", e.do(http.MethodGet, "/record/v1/customer/100001", nil))
+	wantThrottled("async submission", e.do(http.MethodPost, "/record/v1/cashSale", sale, "Prefer", "respond-async"))
+	wantThrottled("job status", e.do(http.MethodGet, "/async/v1/job/1", nil))
+	wantThrottled("governanceLimits", e.do(http.MethodGet, "/system/v1/governanceLimits", nil))
+	e.srv.st.b.wmu.Unlock()
+	if r := <-done; r.status != http.StatusNoContent {
+		t.Fatalf("the held write: %d %s", r.status, r.body)
+	}
+	waitUntil(t, "the slot to be released", func() bool { return inUse() == 0 })
+	if got := scrape(t, e, "netsuite_governance_rejections_total"); got != "5" {
+		t.Errorf("rejections metric %s, want 5", got)
+	}
+
+	// A running async job holds the slot too: its submission gets in and out, then the
+	// job takes the slot and keeps it while it writes.
+	e.srv.st.b.wmu.Lock()
+	r := e.do(http.MethodPut, "/record/v1/cashSale/eid:ASYNC-GOV", sale, "Prefer", "respond-async")
+	if r.status != http.StatusAccepted {
+		e.srv.st.b.wmu.Unlock()
+		t.Fatalf("async submission: %d %s", r.status, r.body)
+	}
+	loc := r.header.Get("Location")
+	jobID, _ := parseID(loc[strings.LastIndexByte(loc, '/')+1:])
+	progress := func() string { j, _ := e.srv.jobs.snapshot(jobID); return j.progress }
+	waitUntil(t, "the job to start", func() bool { return progress() == "inProgress" && inUse() == 1 })
+	wantThrottled("record GET during an async job", e.do(http.MethodGet, "/record/v1/customer/100001", nil))
+	e.srv.st.b.wmu.Unlock()
+	waitUntil(t, "the job to finish", func() bool { return progress() == "succeeded" })
+	waitUntil(t, "the job's slot to be released", func() bool { return inUse() == 0 })
+	if r := e.do(http.MethodGet, "/record/v1/customer/100001", nil); r.status != http.StatusOK {
+		t.Errorf("record GET after the job: %d %s", r.status, r.body)
+	}
+	if n := e.queryInt("SELECT COUNT(*) FROM transactions"); n != 2 {
+		t.Errorf("%d sales, want 2", n)
+	}
+}
+
+// TestLostResponseCommitsTheWrite: with a lostResponse rule on cash sale upserts, the
+// client sees its connection reset, yet the sale is in the books; the injected fault is
+// counted on /metrics and listed by /_sim/events; the client's retry of the same upsert
+// finds the sale and books nothing twice.
+func TestLostResponseCommitsTheWrite(t *testing.T) {
+	eng := faults.New(faults.NetSuite, 7, faults.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	rules, err := faults.ParseRules([]byte(`
+- name: lost-sales
+  target: netsuite
+  match: {method: PUT, recordType: cashSale}
+  effect: {lostResponse: {}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Replace(rules); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, tinyWorld(), Config{Faults: eng})
+	body := map[string]any{"location": ref1("1"), "paymentMethod": ref1("2"), "pnRefNum": "pi_lost",
+		"item": items(saleLineBody("1001", 1))}
+	data, _ := json.Marshal(body)
+	lossy := signedClient(tinyWorld().Credentials, &http.Transport{DisableKeepAlives: true})
+	req, _ := http.NewRequest(http.MethodPut, e.base+"/record/v1/cashSale/eid:LOST-1", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := lossy.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got %d, want the connection reset without an answer", resp.StatusCode)
+	}
+	// The write is in the books behind the lost answer.
+	if n := e.queryInt("SELECT COUNT(*) FROM transactions WHERE externalid = 'LOST-1'"); n != 1 {
+		t.Fatalf("%d sales behind the lost response, want 1", n)
+	}
+	if got := e.onHand("1001", "1"); got != 9 {
+		t.Errorf("on hand %v, want 9", got)
+	}
+	var evs struct {
+		Events []faults.Event `json:"events"`
+	}
+	if err := json.Unmarshal(doWith(t, http.DefaultClient, http.MethodGet, e.hs.URL+"/_sim/events?since=0", nil).body, &evs); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs.Events) != 1 || evs.Events[0].Rule != "lost-sales" || evs.Events[0].Effect != "lostResponse" ||
+		evs.Events[0].Path != "/services/rest/record/v1/cashSale/eid:LOST-1" {
+		t.Errorf("events %+v", evs.Events)
+	}
+	if got := scrape(t, e, `doorbuster_faults_injected_total{effect="lostResponse",rule="lost-sales",target="netsuite"}`); got != "1" {
+		t.Errorf("injected faults metric %q, want 1", got)
+	}
+	// The retry (the fault gone) is answered, with the same record and nothing booked twice.
+	eng.Clear()
+	id := e.mustWrite(http.MethodPut, "/record/v1/cashSale/eid:LOST-1", body)
+	if got := e.queryIntStr("SELECT id FROM transactions WHERE externalid = 'LOST-1'"); got != id {
+		t.Errorf("retry answered id %s, books hold %s", id, got)
+	}
+	if got := e.onHand("1001", "1"); got != 9 {
+		t.Errorf("on hand %v after the retry, want 9 (one sale)", got)
+	}
+	e.checkBalanced()
 }
