@@ -507,3 +507,84 @@ func TestLostResponseCommitsTheWrite(t *testing.T) {
 	}
 	e.checkBalanced()
 }
+
+// TestExportIsConsistentDuringWrites: snapshots taken while sales are being written each
+// hold whole transactions only: every sale with its lines, GL and stock moves, the GL
+// balanced, and on hand equal to the world's stock plus the moves.
+func TestExportIsConsistentDuringWrites(t *testing.T) {
+	e := newEnv(t, tinyWorld(), Config{ConcurrencyLimit: 16})
+	const writers, perWriter = 4, 15
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := e.do(http.MethodPut, fmt.Sprintf("/record/v1/cashSale/eid:W%d-%d", w, i), map[string]any{
+					"location": ref1(fmt.Sprint(1 + i%2)), "paymentMethod": ref1("2"),
+					"item": items(saleLineBody("1001", 1), saleLineBody("1002", 0.5), saleLineBody("1003", 2))})
+				if r.status != http.StatusNoContent {
+					t.Errorf("write: %d %s", r.status, r.body)
+					return
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	check := func(snap string) (sales int) {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+snap+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		one := func(q string) int {
+			t.Helper()
+			var n int
+			if err := db.QueryRow(q).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return n
+		}
+		sales = one("SELECT COUNT(*) FROM transactions")
+		for q, want := range map[string]int{
+			"SELECT COUNT(*) FROM records WHERE type = 'cashSale'": sales,
+			"SELECT COUNT(*) FROM transaction_lines":               3 * sales,
+			"SELECT COUNT(*) FROM inventory_moves":                 3 * sales,
+			"SELECT COUNT(*) FROM tenders":                         sales,
+			"SELECT COUNT(DISTINCT transaction_id) FROM gl_lines":  sales,
+			"SELECT COUNT(*) FROM (SELECT 1 FROM gl_lines GROUP BY transaction_id HAVING SUM(debit_cents) != SUM(credit_cents))": 0,
+			`SELECT COUNT(*) FROM inventory v WHERE v.onhand != 10 + COALESCE((SELECT SUM(m.quantity) FROM inventory_moves m
+				WHERE m.item = v.item AND m.location = v.location), 0)`: 0,
+		} {
+			if got := one(q); got != want {
+				t.Errorf("snapshot with %d sales: %s = %d, want %d", sales, q, got, want)
+			}
+		}
+		return sales
+	}
+	dir := t.TempDir()
+	last := -1
+	for i := 0; i < 5; i++ {
+		r := doWith(t, http.DefaultClient, http.MethodGet, e.hs.URL+"/_sim/export", nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("export: %d %s", r.status, r.body)
+		}
+		snap := filepath.Join(dir, fmt.Sprintf("books-%d.db", i))
+		if err := os.WriteFile(snap, r.body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n := check(snap)
+		t.Logf("snapshot %d: %d sales", i, n)
+		if n < last {
+			t.Errorf("snapshot %d has %d sales, fewer than the one before (%d)", i, n, last)
+		}
+		last = n
+	}
+}
