@@ -251,6 +251,36 @@ func TestExchangePostsRefundAndSale(t *testing.T) {
 	}
 }
 
+// A discounted item brought back in an exchange is refunded at what was paid for it:
+// the discount shrinks the returned line (contract.LineNet), it is not refunded on top.
+func TestExchangeOfADiscountedItem(t *testing.T) {
+	h := startHarness(t)
+	sold := line("SKU-A", 1, 1000, 69, "CA-SF") // 10.00 − 2.00, 8.625 % of 8.00
+	sold.Discount = 200
+	h.submit(cardSale("S-D", "R1", day, sold))
+	back := sold
+	back.Quantity, back.TaxAmount, back.Restock = -1, -sold.TaxAmount, true
+	ex := contract.Transaction{ID: "EX-D", Type: contract.Exchange, LocationID: "10", RegisterID: "R1", OccurredAt: day.Add(time.Hour),
+		OriginalTransactionID: "S-D", Lines: []contract.Line{back, line("SKU-C", 1, 333, 29, "CA-SF")}}
+	// 8.69 back, 3.62 taken: 5.07 refunded to the card.
+	ex.Tenders = []contract.Tender{{Type: contract.Card, Amount: total(ex.Lines), PaymentIntentID: "pi_S-D"}}
+	if ex.Tenders[0].Amount != -507 {
+		t.Fatalf("test arithmetic: %v", ex.Tenders[0].Amount)
+	}
+	h.submit(ex)
+	if st := h.drained(); st.Posted != 2 || st.DeadLettered != 0 {
+		t.Fatalf("status %+v", st)
+	}
+	r := h.ns.body("cashRefund/eid:EX-D-R")
+	if got := path(r, "item", "items", 0, "amount"); got != 8.0 {
+		t.Errorf("returned line amount %v, want 8.00 (10.00 less the 2.00 discount)", got)
+	}
+	calls, _, _ := h.gw.snapshot()
+	if len(calls) != 1 || calls[0].Get("amount") != "507" {
+		t.Errorf("gateway refunds %v, want one of 507 cents", calls)
+	}
+}
+
 func TestRetriesUntilPosted(t *testing.T) {
 	for _, c := range []struct {
 		name   string

@@ -122,10 +122,11 @@ func (m mapper) lines(tx *contract.Transaction, idx []int, refund bool) ([]nsLin
 		if it == nil {
 			return nil, 0, &mapError{fmt.Sprintf("lines[%d].sku", i), fmt.Sprintf("no NetSuite item has SKU %q", l.SKU)}
 		}
-		// The line's amount is the contract's line total before tax, quantity × unitPrice
-		// − discount, made positive for a returned line of an exchange, so that the
-		// records add up to what the tenders carry.
-		amt := l.UnitPrice.Mul(l.Quantity) - l.Discount
+		// The line's amount is the contract's line total before tax (contract.LineNet:
+		// quantity × unitPrice with the discount taken off its magnitude), made positive
+		// for a returned line of an exchange, so that the records add up to what the
+		// tenders carry.
+		amt := contract.LineNet(l)
 		if l.Quantity < 0 {
 			amt = -amt
 		}

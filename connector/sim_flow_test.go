@@ -29,7 +29,11 @@ func TestPostsToSimulators(t *testing.T) {
 	s2.Customer = &contract.Customer{Email: "walk.in@example.com", FirstName: "Walk"}
 	s3 := other.sale(now.Add(time.Second), other.line(4, 1))
 	s3.Customer = &contract.Customer{Email: "Walk.In@example.com"}
-	cash := reg.cashSale(now.Add(2*time.Second), reg.line(5, 1))
+	// A cash sale of a discounted item (20 % off, taxed on what is paid).
+	dl := reg.line(5, 1)
+	dl.Discount = dl.UnitPrice.Percent(20)
+	dl.TaxAmount = (dl.UnitPrice - dl.Discount).Percent(taxRate(t, reg, dl.SKU))
+	cash := reg.cashSale(now.Add(2*time.Second), dl)
 	// Part of the first sale comes back at the other store, refunded to the card.
 	ret := contract.Transaction{ID: other.nextID(), Type: contract.Return, LocationID: other.loc, RegisterID: other.id,
 		OccurredAt: now.Add(time.Hour), OriginalTransactionID: sale.ID, Lines: []contract.Line{sale.Lines[0]}}
@@ -37,13 +41,14 @@ func TestPostsToSimulators(t *testing.T) {
 	ret.Lines[0].TaxAmount = ret.Lines[0].UnitPrice.Percent(taxRate(t, reg, ret.Lines[0].SKU))
 	ret.Lines[0].Restock = true
 	ret.Tenders = []contract.Tender{{Type: contract.Card, Amount: ret.Total(), PaymentIntentID: sale.Tenders[0].PaymentIntentID}}
-	// An exchange of the cash sale's item for a dearer one: the customer pays the difference by card.
+	// An exchange of the cash sale's discounted item for a dearer one: it comes back at
+	// what was paid for it, and the customer pays the difference by card.
 	back := cash.Lines[0]
 	back.Quantity, back.TaxAmount, back.Restock = -1, -back.TaxAmount, true
 	ex := contract.Transaction{ID: reg.nextID(), Type: contract.Exchange, LocationID: reg.loc, RegisterID: reg.id,
 		OccurredAt: now.Add(2 * time.Hour), OriginalTransactionID: cash.ID, Lines: []contract.Line{back, reg.line(6, 2)}}
-	if ex.Total() <= 0 {
-		t.Fatalf("test data: exchange total %v", ex.Total())
+	if ex.Total() <= 0 || back.Discount == 0 || contract.LineTotal(back) != -contract.LineTotal(dl) {
+		t.Fatalf("test data: exchange total %v, returned line %+v", ex.Total(), back)
 	}
 	ex.Tenders = []contract.Tender{{Type: contract.Card, Amount: ex.Total(), PaymentIntentID: reg.pay(ex.Total(), ex.ID)}}
 

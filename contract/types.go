@@ -56,8 +56,10 @@ const (
 // quantity is an item returned and a positive one an item sold; tenders carry the net
 // difference (positive: the customer paid; negative: the customer was refunded).
 //
-// A line's total is quantity × unitPrice − discount + taxAmount; the tenders add up to
-// the sum of the line totals.
+// A line's total is quantity × unitPrice − discount + taxAmount, where the discount
+// (always ≥ 0) is taken off the line's magnitude: on an exchange's returned line
+// (negative quantity) it is added back, −1 × 10.00 with a 2.00 discount being −8.00.
+// LineTotal computes it; the tenders add up to the sum of the line totals.
 type Transaction struct {
 	ID                    string    `json:"id"` // register-generated, globally unique
 	Type                  TxType    `json:"type"`
@@ -87,7 +89,7 @@ type Line struct {
 	SKU       string       `json:"sku"`
 	Quantity  float64      `json:"quantity"` // units, or weight for weighed items
 	UnitPrice money.Amount `json:"unitPrice"`
-	Discount  money.Amount `json:"discount"`  // total discount on the line, ≥ 0
+	Discount  money.Amount `json:"discount"`  // total discount on the line, ≥ 0; shrinks the line's magnitude (see LineTotal)
 	TaxCode   string       `json:"taxCode"`   // tax code name as the item lookup gave it
 	TaxAmount money.Amount `json:"taxAmount"` // tax on the line, as the register computed it
 	Restock   bool         `json:"restock"`   // returns: the item goes back on the shelf

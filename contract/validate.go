@@ -21,8 +21,8 @@ const MaxIDLength = 128
 // field, e.g. "lines[2].quantity". The checks, in order: id, type, locationId,
 // registerId and occurredAt are present; the type is known; there is at least one
 // line; each line has a sku, a non-zero quantity (positive in sales and returns),
-// a unit price ≥ 0, a discount ≥ 0 (and, on a positive line, at most the line's
-// amount) and a tax amount with the quantity's sign; each
+// a unit price ≥ 0, a discount ≥ 0 and at most the line's amount |quantity × unitPrice|,
+// and a tax amount with the quantity's sign; each
 // tender has a known type and a non-zero amount (positive in sales and returns), and
 // card tenders a paymentIntentId; returns and exchanges name their original
 // transaction; and the tenders add up to the line totals to the cent.
@@ -62,8 +62,8 @@ func (t *Transaction) Validate() *Error {
 			return invalid(p+"unitPrice", "must not be negative (%v)", l.UnitPrice)
 		case l.Discount < 0:
 			return invalid(p+"discount", "must not be negative (%v)", l.Discount)
-		case l.Quantity > 0 && l.Discount > l.UnitPrice.Mul(l.Quantity):
-			return invalid(p+"discount", "%v is more than the line's %v", l.Discount, l.UnitPrice.Mul(l.Quantity))
+		case l.Discount > l.UnitPrice.Mul(math.Abs(l.Quantity)):
+			return invalid(p+"discount", "%v is more than the line's %v", l.Discount, l.UnitPrice.Mul(math.Abs(l.Quantity)))
 		case l.TaxAmount != 0 && (l.TaxAmount < 0) != (l.Quantity < 0):
 			return invalid(p+"taxAmount", "%v must have the sign of the quantity (%v)", l.TaxAmount, l.Quantity)
 		}
@@ -95,10 +95,23 @@ func (t *Transaction) Validate() *Error {
 	return nil
 }
 
-// LineTotal is quantity × unitPrice − discount + taxAmount, rounded half away from
-// zero to the cent.
+// LineTotal is the line's signed total: quantity × unitPrice (rounded half away from
+// zero to the cent), less the discount, plus taxAmount. The discount is a magnitude
+// (≥ 0) that always shrinks the line: it is subtracted on a line with a positive
+// quantity and added on a returned line of an exchange (negative quantity), so that
+// an item bought for 10.00 − 2.00 comes back as −10.00 + 2.00 = −8.00, never −12.00.
 func LineTotal(l Line) money.Amount {
-	return l.UnitPrice.Mul(l.Quantity) - l.Discount + l.TaxAmount
+	return LineNet(l) + l.TaxAmount
+}
+
+// LineNet is the line's signed amount before tax: quantity × unitPrice with the
+// discount taken off its magnitude (see LineTotal).
+func LineNet(l Line) money.Amount {
+	gross := l.UnitPrice.Mul(l.Quantity)
+	if l.Quantity < 0 {
+		return gross + l.Discount
+	}
+	return gross - l.Discount
 }
 
 // Total is the sum of the transaction's line totals: what its tenders must add up to.

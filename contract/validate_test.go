@@ -80,6 +80,30 @@ func TestValidate(t *testing.T) {
 			}
 			t.Tenders = []Tender{{Type: Cash, Amount: -1624}}
 		}, "", "", ""},
+		{"exchange of a discounted item", func(t *Transaction) {
+			// Bought for 10.00 − 2.00 + 0.66 tax; it comes back for 8.66, not 12.66, and a
+			// 9.00 item (+0.74) is taken: the customer pays 1.08.
+			t.Type, t.OriginalTransactionID = Exchange, "S001-R01-000000"
+			t.Lines = []Line{
+				{SKU: "A", Quantity: -1, UnitPrice: 1000, Discount: 200, TaxAmount: -66},
+				{SKU: "B", Quantity: 1, UnitPrice: 900, TaxAmount: 74},
+			}
+			t.Tenders = []Tender{{Type: Cash, Amount: 108}}
+		}, "", "", ""},
+		{"exchange refunding the discount as well", func(t *Transaction) {
+			// The old rule (quantity × price − discount) would refund 12.66 here.
+			t.Type, t.OriginalTransactionID = Exchange, "S001-R01-000000"
+			t.Lines = []Line{
+				{SKU: "A", Quantity: -1, UnitPrice: 1000, Discount: 200, TaxAmount: -66},
+				{SKU: "B", Quantity: 1, UnitPrice: 900, TaxAmount: 74},
+			}
+			t.Tenders = []Tender{{Type: Cash, Amount: -292}}
+		}, "tenders", CodeInvalidField, "1.08"},
+		{"discount over a returned line", func(t *Transaction) {
+			t.Type, t.OriginalTransactionID = Exchange, "S001-R01-000000"
+			t.Lines = []Line{{SKU: "A", Quantity: -1, UnitPrice: 1000, Discount: 1001}}
+			t.Tenders = []Tender{{Type: Cash, Amount: 1}}
+		}, "lines[0].discount", CodeInvalidField, "more than"},
 		{"exchange tax against the quantity", func(t *Transaction) {
 			t.Type, t.OriginalTransactionID = Exchange, "S001-R01-000000"
 			t.Lines = []Line{{SKU: "A", Quantity: -1, UnitPrice: 1000, TaxAmount: 83}}
@@ -115,6 +139,36 @@ func TestLineTotalRounds(t *testing.T) {
 	tx := validSale()
 	if got := tx.Total(); got != 2764 {
 		t.Errorf("Total = %v", got)
+	}
+}
+
+// The discount is a magnitude that shrinks a line whichever its sign, so a returned
+// line is exactly the negation of the same line sold.
+func TestLineTotalDiscountSign(t *testing.T) {
+	tests := []struct {
+		name string
+		l    Line
+		net  money.Amount
+	}{
+		{"sold", Line{Quantity: 2, UnitPrice: 1000, Discount: 300, TaxAmount: 140}, 1700},
+		{"returned in an exchange", Line{Quantity: -2, UnitPrice: 1000, Discount: 300, TaxAmount: -140}, -1700},
+		{"weighed, returned", Line{Quantity: -1.5, UnitPrice: 399, Discount: 99}, -500},
+		{"no discount", Line{Quantity: -1, UnitPrice: 250}, -250},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := LineNet(tt.l); got != tt.net {
+				t.Errorf("LineNet = %v, want %v", got, tt.net)
+			}
+			if got := LineTotal(tt.l); got != tt.net+tt.l.TaxAmount {
+				t.Errorf("LineTotal = %v, want %v", got, tt.net+tt.l.TaxAmount)
+			}
+			neg := tt.l
+			neg.Quantity, neg.TaxAmount = -neg.Quantity, -neg.TaxAmount
+			if LineTotal(neg) != -LineTotal(tt.l) {
+				t.Errorf("the line and its negation total %v and %v", LineTotal(tt.l), LineTotal(neg))
+			}
+		})
 	}
 }
 
@@ -167,6 +221,7 @@ func TestDecodeBatch(t *testing.T) {
 		{"not json", `{"transactions":`, CodeMalformedJSON, 0},
 		{"list of numbers", `{"transactions":[1]}`, CodeMalformedJSON, 0},
 		{"too many", `{"transactions":[` + strings.Repeat(`{},`, MaxBatch) + `{}]}`, CodeTooLarge, 0},
+		{"exactly the most", `{"transactions":[` + strings.Repeat(`{},`, MaxBatch-1) + `{}]}`, "", MaxBatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
