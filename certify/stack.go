@@ -1,0 +1,527 @@
+package certify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doorbuster/doorbuster/compose"
+	"github.com/doorbuster/doorbuster/connector"
+	ns "github.com/doorbuster/doorbuster/connector/netsuite"
+	"github.com/doorbuster/doorbuster/contract"
+	"github.com/doorbuster/doorbuster/fixtures"
+	"github.com/doorbuster/doorbuster/simulator/faults"
+	"github.com/doorbuster/doorbuster/simulator/gateway"
+	"github.com/doorbuster/doorbuster/simulator/netsuite"
+)
+
+// The stacks certify starts itself, where a case needs more than the harness offers yet:
+// the contract case's own world, and a connector that can be killed (a child process, or
+// a container). The harness then drives the traffic against them in url mode.
+
+// caseStack is the system a case runs against: the simulators and the connector, by URL.
+type caseStack struct {
+	NetSuite   string
+	Gateway    string
+	GatewayKey string
+	Connector  string
+	// Mode is how the connector runs: embedded, embedded-process, url or image.
+	Mode string
+	// actor kills, restarts and partitions the connector; nil when it cannot.
+	actor actor
+	close func(ctx context.Context) error
+}
+
+func (s *caseStack) Close(ctx context.Context) error {
+	if s == nil || s.close == nil {
+		return nil
+	}
+	return s.close(ctx)
+}
+
+// stackConfig is what a case's stack is made of.
+type stackConfig struct {
+	world            *fixtures.World
+	seed             int64
+	concurrencyLimit int
+	workers          int // the connector's posting workers; 0: from governance
+	bugs             []string
+	log              *slog.Logger
+	// logFile receives the child connector's output.
+	logFile string
+}
+
+// closers runs closing functions in reverse order.
+type closers []func(context.Context) error
+
+func (c closers) close(ctx context.Context) error {
+	var errs []error
+	for i := len(c) - 1; i >= 0; i-- {
+		errs = append(errs, c[i](ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// startSims starts the NetSuite and gateway simulators in this process on loopback
+// ports, each with its fault engine (so the harness can install rules and start the
+// fault clock), and returns their URLs.
+func startSims(cfg stackConfig) (nsURL, gwURL string, cl closers, err error) {
+	defer func() {
+		if err != nil {
+			cl.close(context.Background())
+			cl = nil
+		}
+	}()
+	quiet := slog.New(slog.DiscardHandler)
+	nsFaults := faults.New(faults.NetSuite, cfg.seed, faults.WithLogger(quiet), faults.WithEventLimit(200_000))
+	gwFaults := faults.New(faults.Gateway, cfg.seed+1, faults.WithLogger(quiet), faults.WithEventLimit(200_000))
+	nsSrv, err := netsuite.New(cfg.world, netsuite.Config{ConcurrencyLimit: cfg.concurrencyLimit, Faults: nsFaults,
+		Logger: cfg.log.With("component", "netsuite")})
+	if err != nil {
+		return "", "", cl, fmt.Errorf("start the NetSuite simulator: %w", err)
+	}
+	cl = append(cl, func(context.Context) error { return nsSrv.Close() })
+	nsURL, stop, err := serveLoopback(nsSrv.Handler(), cfg.log)
+	if err != nil {
+		return "", "", cl, fmt.Errorf("start the NetSuite simulator: %w", err)
+	}
+	cl = append(cl, stop)
+	gwSrv, err := gateway.New(cfg.world, gateway.Config{Faults: gwFaults, Seed: cfg.seed, Logger: cfg.log.With("component", "gateway")})
+	if err != nil {
+		return "", "", cl, fmt.Errorf("start the gateway simulator: %w", err)
+	}
+	cl = append(cl, func(context.Context) error { return gwSrv.Close() })
+	gwURL, stop, err = serveLoopback(gwSrv.Handler(), cfg.log)
+	if err != nil {
+		return "", "", cl, fmt.Errorf("start the gateway simulator: %w", err)
+	}
+	cl = append(cl, stop)
+	return nsURL, gwURL, cl, nil
+}
+
+// serveLoopback serves h on a fresh 127.0.0.1 port.
+func serveLoopback(h http.Handler, log *slog.Logger) (string, func(context.Context) error, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func(ctx context.Context) error {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close()
+		}
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}, nil
+}
+
+// startInProcess starts the simulators and the reference connector in this process:
+// the contract case's world in embedded mode.
+func startInProcess(ctx context.Context, cfg stackConfig) (_ *caseStack, err error) {
+	nsURL, gwURL, cl, err := startSims(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			cl.close(context.WithoutCancel(ctx))
+		}
+	}()
+	bugs, err := connector.ParseBugs(cfg.bugs)
+	if err != nil {
+		return nil, err
+	}
+	dataDir, err := os.MkdirTemp("", "doorbuster-certify-")
+	if err != nil {
+		return nil, err
+	}
+	cl = append(cl, func(context.Context) error { return os.RemoveAll(dataDir) })
+	cr := cfg.world.Credentials
+	conn, err := connector.New(connector.Config{
+		NetSuiteURL: nsURL,
+		NetSuite: ns.Credentials{AccountID: cr.AccountID, ConsumerKey: cr.ConsumerKey,
+			ConsumerSecret: cr.ConsumerSecret, TokenID: cr.TokenID, TokenSecret: cr.TokenSecret},
+		GatewayURL: gwURL, GatewayKey: cfg.world.Gateway.SecretKey,
+		DataDir: dataDir, Concurrency: cfg.workers, Bugs: bugs, Seed: cfg.seed,
+		Logger: cfg.log.With("component", "connector"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the reference connector: %w", err)
+	}
+	cl = append(cl, func(context.Context) error { return conn.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- conn.Serve(cctx, ln) }()
+	cl = append(cl, func(context.Context) error { cancel(); return <-done })
+	st := &caseStack{NetSuite: nsURL, Gateway: gwURL, GatewayKey: cfg.world.Gateway.SecretKey,
+		Connector: "http://" + ln.Addr().String(), Mode: "embedded", close: cl.close}
+	if err := waitReady(ctx, st.Connector+contract.PathReady, time.Minute); err != nil {
+		return nil, fmt.Errorf("the reference connector: %w", err)
+	}
+	return st, nil
+}
+
+// startProcess starts the simulators in this process and the reference connector as a
+// child process (command, e.g. ["doorbuster", "connector"]) that the case can kill -9
+// and restart on the same data directory.
+func startProcess(ctx context.Context, cfg stackConfig, command []string) (_ *caseStack, err error) {
+	if len(command) == 0 {
+		return nil, errors.New("no command to start the reference connector as a process")
+	}
+	nsURL, gwURL, cl, err := startSims(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			cl.close(context.WithoutCancel(ctx))
+		}
+	}()
+	dataDir, err := os.MkdirTemp("", "doorbuster-certify-")
+	if err != nil {
+		return nil, err
+	}
+	cl = append(cl, func(context.Context) error { return os.RemoveAll(dataDir) })
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cr := cfg.world.Credentials
+	env := map[string]string{
+		contract.EnvNetSuiteBaseURL: nsURL, contract.EnvNetSuiteAccountID: cr.AccountID,
+		contract.EnvNetSuiteConsumerKey: cr.ConsumerKey, contract.EnvNetSuiteConsumerSecret: cr.ConsumerSecret,
+		contract.EnvNetSuiteTokenID: cr.TokenID, contract.EnvNetSuiteTokenSecret: cr.TokenSecret,
+		contract.EnvGatewayBaseURL: gwURL, contract.EnvGatewayAPIKey: cfg.world.Gateway.SecretKey,
+		contract.EnvConnectorListen: port, contract.EnvConnectorDataDir: dataDir,
+	}
+	if len(cfg.bugs) > 0 {
+		env[connector.EnvBugs] = strings.Join(cfg.bugs, ",")
+	}
+	if cfg.workers > 0 {
+		env[connector.EnvConcurrency] = fmt.Sprint(cfg.workers)
+	}
+	p := &process{command: command, env: childEnv(env), url: "http://" + port, logFile: cfg.logFile, log: cfg.log}
+	if err := p.start(ctx); err != nil {
+		return nil, err
+	}
+	cl = append(cl, p.stop)
+	return &caseStack{NetSuite: nsURL, Gateway: gwURL, GatewayKey: cfg.world.Gateway.SecretKey,
+		Connector: p.url, Mode: "embedded-process", actor: p, close: cl.close}, nil
+}
+
+// childEnv is this process's environment without any connector contract variable,
+// plus env.
+func childEnv(env map[string]string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "NETSUITE_") || strings.HasPrefix(k, "GATEWAY_") || strings.HasPrefix(k, "CONNECTOR_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// freePort returns a loopback host:port that was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
+
+// process is the reference connector as a child process.
+type process struct {
+	command []string
+	env     []string
+	url     string
+	logFile string
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	out  io.WriteCloser
+}
+
+// start starts the process and waits until it is ready.
+func (p *process) start(ctx context.Context) error {
+	p.mu.Lock()
+	if p.cmd != nil {
+		p.mu.Unlock()
+		return errors.New("the connector process is already running")
+	}
+	cmd := exec.Command(p.command[0], p.command[1:]...)
+	cmd.Env = p.env
+	if p.out == nil {
+		p.out = nopWriteCloser{io.Discard}
+		if p.logFile != "" {
+			f, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				p.mu.Unlock()
+				return err
+			}
+			p.out = f
+		}
+	}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("start the reference connector (%s): %w", strings.Join(p.command, " "), err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
+	if err := waitReady(rctx, p.url+contract.PathReady, time.Minute); err != nil {
+		select {
+		case <-done:
+			return fmt.Errorf("the reference connector process exited before it was ready (%s): see %s", cmd.ProcessState, p.logFile)
+		default:
+		}
+		return fmt.Errorf("the reference connector process: %w", err)
+	}
+	return nil
+}
+
+// KillConnector sends SIGKILL and waits for the process to be gone.
+func (p *process) KillConnector(ctx context.Context) error {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return errors.New("the connector process is not running")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("kill -9 the connector: %w", err)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// RestartConnector starts the process again on the same data and port.
+func (p *process) RestartConnector(ctx context.Context) error { return p.start(ctx) }
+
+// Partition is not possible with a process on loopback.
+func (p *process) Partition(context.Context, bool) error {
+	return errors.New("a network partition needs container mode (--connector-image)")
+}
+
+// stop ends the process gracefully (interrupt), or kills it after 10 s.
+func (p *process) stop(ctx context.Context) error {
+	p.mu.Lock()
+	cmd, done, out := p.cmd, p.done, p.out
+	p.cmd, p.out = nil, nil
+	p.mu.Unlock()
+	if cmd != nil {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	if out != nil {
+		return out.Close()
+	}
+	return nil
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+// waitReady polls u until it answers 2xx, ctx ends or timeout passes.
+func waitReady(ctx context.Context, u string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 5 * time.Second}
+	var last error
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+			err = fmt.Errorf("GET %s: %s", u, resp.Status)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready within %s: %w", timeout, last)
+		case <-time.After(delay):
+		}
+	}
+}
+
+// composeActor plays actions on a container world.
+type composeActor struct{ w *compose.World }
+
+func (a composeActor) KillConnector(ctx context.Context) error    { return a.w.KillConnector(ctx) }
+func (a composeActor) RestartConnector(ctx context.Context) error { return a.w.RestartConnector(ctx) }
+func (a composeActor) Partition(ctx context.Context, cut bool) error {
+	if cut {
+		return a.w.PartitionConnector(ctx, compose.NetSuite)
+	}
+	return a.w.Heal(ctx)
+}
+
+// imageStackConfig is what image mode needs beyond stackConfig.
+type imageStackConfig struct {
+	simImage       string
+	connectorImage string
+}
+
+// startImage starts the simulators' container and the connector image on their
+// networks (package compose).
+func startImage(ctx context.Context, cfg stackConfig, ic imageStackConfig) (*caseStack, error) {
+	env := map[string]string{}
+	if len(cfg.bugs) > 0 {
+		env[connector.EnvBugs] = strings.Join(cfg.bugs, ",")
+	}
+	if cfg.workers > 0 {
+		env[connector.EnvConcurrency] = fmt.Sprint(cfg.workers)
+	}
+	connImage := ic.connectorImage
+	if connImage == ic.simImage {
+		connImage = "" // the Doorbuster image: compose runs its `doorbuster connector`
+	}
+	w, err := compose.Up(ctx, compose.Config{
+		Image: ic.simImage, ConnectorImage: connImage, ExtraEnv: env,
+		Seed: cfg.world.Seed, Size: cfg.world.Size, World: cfg.world,
+		ConcurrencyLimit: cfg.concurrencyLimit, KeepImages: true, Logger: cfg.log,
+	})
+	if err != nil {
+		w.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("start the containers: %w", err)
+	}
+	return &caseStack{NetSuite: w.NetSuiteURL, Gateway: w.GatewayURL, GatewayKey: cfg.world.Gateway.SecretKey,
+		Connector: w.ConnectorURL, Mode: "image", actor: composeActor{w},
+		close: func(ctx context.Context) error {
+			if cfg.logFile != "" {
+				if logs, err := w.ConnectorLogs(ctx); err == nil {
+					os.WriteFile(cfg.logFile, []byte(logs), 0o644)
+				}
+			}
+			return w.Close(ctx)
+		}}, nil
+}
+
+// probeVersion asks a connector for its version: GET /healthz {"version"}, else
+// /openapi.yaml's info.version.
+func probeVersion(ctx context.Context, base string) string {
+	base = strings.TrimRight(base, "/")
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(path string) []byte {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			return nil
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return b
+	}
+	var h struct {
+		Version string `json:"version"`
+	}
+	if b := get(contract.PathHealth); b != nil && json.Unmarshal(b, &h) == nil && h.Version != "" {
+		return h.Version
+	}
+	if b := get("/openapi.yaml"); b != nil {
+		return openAPIVersion(string(b))
+	}
+	return ""
+}
+
+// openAPIVersion reads info.version from an OpenAPI document in YAML (block style), as
+// far as a line scan can: the first "version:" indented under "info:".
+func openAPIVersion(doc string) string {
+	inInfo := false
+	for _, line := range strings.Split(doc, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		indented := line[0] == ' ' || line[0] == '\t'
+		if !indented {
+			inInfo = strings.HasPrefix(trimmed, "info:")
+			continue
+		}
+		if inInfo && strings.HasPrefix(trimmed, "version:") {
+			return strings.Trim(strings.TrimSpace(strings.TrimPrefix(trimmed, "version:")), `"'`)
+		}
+	}
+	return ""
+}
+
+// imageDigest returns an image's repo digest (when it was pulled or pushed) or its id,
+// through the docker command; "" when it cannot tell.
+func imageDigest(ctx context.Context, image string) string {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{json .RepoDigests}} {{.Id}}", image).Output()
+	if err != nil {
+		return ""
+	}
+	repo, id, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	var digests []string
+	if json.Unmarshal([]byte(repo), &digests) == nil && len(digests) > 0 {
+		return digests[0]
+	}
+	return id
+}
