@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -188,5 +189,61 @@ func TestSQLiteConcurrentAccepts(t *testing.T) {
 	}
 	if st.Pending != writers/2*each {
 		t.Errorf("pending %d, want %d", st.Pending, writers/2*each)
+	}
+}
+
+// Every connection of the durable outbox is in WAL mode with synchronous=FULL: a
+// commit, hence a 202, is on disk.
+func TestSQLiteIsWALAndSynchronousFull(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	// Hold several connections at once so that each pooled one is asked.
+	var conns []*sql.Conn
+	for range 4 {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var mode string
+		var sync int
+		if err := c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("connection %d: journal_mode %q (%v)", i, mode, err)
+		}
+		if err := c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != syncFull {
+			t.Errorf("connection %d: synchronous %d (%v), want FULL", i, sync, err)
+		}
+		c.Close()
+	}
+}
+
+// A batch is stored in one SQLite transaction: when one of its records cannot be
+// stored, none of them is.
+func TestSQLiteBatchIsAtomic(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	bad := rec("b", "R1", 2, "d")
+	bad.Body = nil // violates body NOT NULL
+	if _, err := s.Accept(ctx, []Record{rec("a", "R1", 1, "d"), bad, rec("c", "R1", 3, "d")}); err == nil {
+		t.Fatal("a batch with an unstorable record was accepted")
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s of the failed batch is stored (%v)", id, err)
+		}
+	}
+	// A failed batch does not take a concurrent neighbour of the same group commit down.
+	if res, err := s.Accept(ctx, []Record{rec("a", "R1", 1, "d")}); err != nil || res[0].Outcome != Accepted {
+		t.Fatalf("accept after a failed batch: %+v %v", res, err)
 	}
 }

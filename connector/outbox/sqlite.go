@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, occurred_at, seq);
 `
 
+// syncFull is PRAGMA synchronous=FULL.
+const syncFull = 2
+
 // maxGroup bounds how many queued writes share one commit.
 const maxGroup = 256
 
@@ -79,6 +82,12 @@ func Open(dir string) (*SQLite, error) {
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		db.Close()
 		return nil, fmt.Errorf("outbox: %s is not in WAL mode (mode %q, err %v)", path, mode, err)
+	}
+	// A 202 promises the transaction is on disk: every commit must be fsynced.
+	var sync int
+	if err := db.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != syncFull {
+		db.Close()
+		return nil, fmt.Errorf("outbox: %s: synchronous is %d, want FULL (%d) (err %v)", path, sync, syncFull, err)
 	}
 	s := &SQLite{db: db, ops: make(chan *op, maxGroup), quit: make(chan struct{}), done: make(chan struct{})}
 	go s.writer()
