@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/doorbuster/doorbuster/fixtures"
@@ -112,38 +115,69 @@ func TestTerminalFlow(t *testing.T) {
 	}
 }
 
-// TestReaderOfflineByFault shows the documented way to take a reader offline: an error
-// rule on its path.
+// TestReaderOfflineByFault shows the documented way to take a reader offline or make it
+// busy: an error rule on its path. The injected fault is counted on /metrics and listed by
+// /_sim/events.
 func TestReaderOfflineByFault(t *testing.T) {
-	engine := faults.New(faults.Gateway, 1)
-	rules, err := faults.ParseRules([]byte(`
-- name: lane-2-offline
+	tests := []struct {
+		name, rule string
+		status     int
+		code       string
+	}{
+		{"offline", `
+- name: lane-2-fault
   target: gateway
   match: {method: POST, path: /v1/terminal/readers/tmr_S001R02/**}
   effect: {error: {status: 400, type: invalid_request_error, code: terminal_reader_offline, message: "Reader tmr_S001R02 is offline."}}
-`))
-	if err != nil {
-		t.Fatal(err)
+`, 400, "terminal_reader_offline"},
+		{"busy", `
+- name: lane-2-fault
+  target: gateway
+  match: {method: POST, path: /v1/terminal/readers/tmr_S001R02/**}
+  effect: {error: {status: 409, type: invalid_request_error, code: terminal_reader_busy, message: "Reader tmr_S001R02 is busy."}}
+`, 409, "terminal_reader_busy"},
 	}
-	if err := engine.Replace(rules); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			engine := faults.New(faults.Gateway, 1, faults.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+			rules, err := faults.ParseRules([]byte(tt.rule))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := engine.Replace(rules); err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, func(c *Config) { c.Faults = engine })
+			id := h.cardPresentIntent("manual")
+			wantError(t, h.do("POST", "/v1/terminal/readers/tmr_S001R02/process_payment_intent", "payment_intent="+id), tt.status, errInvalidRequest, tt.code)
+			// Another reader works, and the faulted request never reached the books.
+			h.must("POST", "/v1/terminal/readers/tmr_S001R01/process_payment_intent", "payment_intent="+id)
+			if n := h.queryInt(`SELECT COUNT(*) FROM reader_actions`); n != 1 {
+				t.Errorf("%d reader actions, want 1", n)
+			}
+			// The engine's admin API, events and metrics are served.
+			if r := h.do("GET", "/_sim/faults", ""); r.status != http.StatusOK {
+				t.Errorf("GET /_sim/faults: %d %s", r.status, r.raw)
+			}
+			if r := h.do("GET", "/_sim/events?since=0", ""); r.status != http.StatusOK ||
+				!strings.Contains(r.raw, `"rule":"lane-2-fault"`) || !strings.Contains(r.raw, `"path":"/v1/terminal/readers/tmr_S001R02/process_payment_intent"`) {
+				t.Errorf("GET /_sim/events: %d %s", r.status, r.raw)
+			}
+			resp, err := http.Get(h.http.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := `doorbuster_faults_injected_total{effect="error",rule="lane-2-fault",target="gateway"} 1`; !strings.Contains(string(metrics), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+			h.must("DELETE", "/_sim/faults", "")
+			h.must("POST", "/v1/payment_intents/"+id+"/cancel", "")
+			id = h.cardPresentIntent("manual")
+			h.must("POST", "/v1/terminal/readers/tmr_S001R02/process_payment_intent", "payment_intent="+id)
+		})
 	}
-	h := newHarness(t, func(c *Config) { c.Faults = engine })
-	id := h.cardPresentIntent("manual")
-	wantError(t, h.do("POST", "/v1/terminal/readers/tmr_S001R02/process_payment_intent", "payment_intent="+id), 400, errInvalidRequest, "terminal_reader_offline")
-	// Another reader works, and the faulted request never reached the books.
-	h.must("POST", "/v1/terminal/readers/tmr_S001R01/process_payment_intent", "payment_intent="+id)
-	if n := h.queryInt(`SELECT COUNT(*) FROM reader_actions`); n != 1 {
-		t.Errorf("%d reader actions, want 1", n)
-	}
-	// The engine's admin API and metrics are served.
-	if r := h.do("GET", "/_sim/faults", ""); r.status != http.StatusOK {
-		t.Errorf("GET /_sim/faults: %d %s", r.status, r.raw)
-	}
-	h.must("DELETE", "/_sim/faults", "")
-	h.must("POST", "/v1/payment_intents/"+id+"/cancel", "")
-	id = h.cardPresentIntent("manual")
-	h.must("POST", "/v1/terminal/readers/tmr_S001R02/process_payment_intent", "payment_intent="+id)
 }
 
 func TestReadersFromGeneratedWorld(t *testing.T) {
