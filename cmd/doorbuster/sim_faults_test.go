@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/doorbuster/doorbuster/simulator/faults"
 )
 
 // TestSimFaultsFile: --faults gives each simulator the rules for its target.
@@ -107,5 +111,32 @@ func TestSimFaultsFileRefused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), `rules[0].effect.latency.median: must be a duration like "200ms"`) || !strings.Contains(err.Error(), "line 3") {
 		t.Errorf("err = %v, want the bad field and its line", err)
+	}
+}
+
+// TestSimFaultsFileJSON: a JSON rules file works as the YAML one does, each simulator
+// taking the rules of its target.
+func TestSimFaultsFileJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "faults.json")
+	if err := os.WriteFile(path, []byte(`{"rules": [
+  {"name": "slow-suiteql", "target": "netsuite", "match": {"method": "POST", "path": "/services/rest/query/v1/suiteql"},
+   "effect": {"latency": {"median": "200ms", "sigma": 0.5, "max": "2s"}}, "probability": 0.5},
+  {"name": "lost-captures", "target": "gateway", "match": {"path": "/v1/payment_intents/*/capture"},
+   "effect": {"lostResponse": {}}, "window": {"start": "30s", "duration": "1m"}}
+]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	engines, err := simFaultEngines(simOptions{Seed: 9, Faults: path}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[faults.Target]string{faults.NetSuite: "slow-suiteql", faults.Gateway: "lost-captures"} {
+		rules := engines[target].Rules()
+		if len(rules) != 1 || rules[0].Name != want {
+			t.Errorf("%s engine rules %+v, want only %s", target, rules, want)
+		}
+	}
+	if w := engines[faults.Gateway].Rules()[0].Window; w == nil || time.Duration(w.Start) != 30*time.Second || time.Duration(w.Duration) != time.Minute {
+		t.Errorf("window %+v", w)
 	}
 }
