@@ -97,6 +97,19 @@ func TestLatencyDistributions(t *testing.T) {
 			if tt.min != tt.max && slices.Min(seen) == slices.Max(seen) {
 				t.Error("every draw was the same")
 			}
+			// Draws above max are redrawn, not clamped: with sigma 3 about 45 % of the
+			// draws exceed 300ms, and clamping would pile them up at max.
+			if tt.l.Max != 0 {
+				atMax := 0
+				for _, d := range seen {
+					if d == time.Duration(tt.l.Max) {
+						atMax++
+					}
+				}
+				if atMax > len(seen)/100 {
+					t.Errorf("%d of %d draws are exactly max: clamped, not redrawn", atMax, len(seen))
+				}
+			}
 		})
 	}
 	// A lognormal's median is its median.
