@@ -121,6 +121,10 @@ func New(cfg Config) (*Connector, error) {
 	c.metrics = newMetrics(func() (float64, float64) {
 		open, inFlight := c.sched.counts()
 		return float64(open - inFlight), float64(inFlight)
+	}, func() float64 {
+		c.statMu.Lock()
+		defer c.statMu.Unlock()
+		return float64(c.dead)
 	})
 	ctx := context.Background()
 	st, err := c.store.Stats(ctx)

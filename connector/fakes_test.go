@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/doorbuster/doorbuster/connector/netsuite"
 )
@@ -34,7 +36,16 @@ type fakeNetSuite struct {
 	// requireNames, when set, vets customer bodies: false answers NetSuite's 400 for a
 	// person without a name.
 	requireNames func(body map[string]any) bool
+	// views are the SuiteQL views, a copy of fakeViews a test may change.
+	views map[string][]map[string]any
+	// recordDelay holds every record request that long, to let concurrent ones overlap;
+	// inFlight and maxInFlight count record requests being served.
+	recordDelay           time.Duration
+	inFlight, maxInFlight int
 }
+
+// hangUp is the status a fail hook returns to have the connection closed without a reply.
+const hangUp = -1
 
 var fakeViews = map[string][]map[string]any{
 	"salestaxitem": {
@@ -67,7 +78,13 @@ var fakeViews = map[string][]map[string]any{
 var fromRe = regexp.MustCompile(`(?i)FROM\s+(\w+)(?:\s+WHERE\s+location\s*=\s*(\d+))?`)
 
 func newFakeNetSuite(t *testing.T) *fakeNetSuite {
-	f := &fakeNetSuite{t: t, records: map[string]map[string]any{}, ids: map[string]string{}, nextID: 5000, limit: 5}
+	f := &fakeNetSuite{t: t, records: map[string]map[string]any{}, ids: map[string]string{}, nextID: 5000, limit: 5,
+		views: map[string][]map[string]any{}}
+	for name, rows := range fakeViews {
+		for _, row := range rows {
+			f.views[name] = append(f.views[name], maps.Clone(row))
+		}
+	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -87,8 +104,26 @@ func (f *fakeNetSuite) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	fail := f.fail
 	f.mu.Unlock()
+	if strings.HasPrefix(path, "record/") {
+		f.mu.Lock()
+		f.inFlight++
+		f.maxInFlight = max(f.maxInFlight, f.inFlight)
+		delay := f.recordDelay
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.inFlight--
+			f.mu.Unlock()
+		}()
+		time.Sleep(delay)
+	}
 	if fail != nil {
-		if status, b, h := fail(r.Method, path); status != 0 {
+		if status, b, h := fail(r.Method, path); status == hangUp {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		} else if status != 0 {
 			for k, v := range h {
 				w.Header()[k] = v
 			}
@@ -118,7 +153,10 @@ func (f *fakeNetSuite) suiteql(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	var rows []map[string]any
-	for _, row := range fakeViews[strings.ToLower(m[1])] {
+	f.mu.Lock()
+	view := f.views[strings.ToLower(m[1])]
+	f.mu.Unlock()
+	for _, row := range view {
 		if m[2] != "" && row["location"] != m[2] {
 			continue
 		}
@@ -265,4 +303,19 @@ func (f *fakeNetSuite) count(prefix string) int {
 		}
 	}
 	return n
+}
+
+// setOnHand changes what NetSuite says is on hand of item at location.
+func (f *fakeNetSuite) setOnHand(item, location string, q float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var rows []map[string]any
+	for _, row := range f.views["inventoryitemlocations"] {
+		row = maps.Clone(row)
+		if row["item"] == item && row["location"] == location {
+			row["quantityonhand"] = q
+		}
+		rows = append(rows, row)
+	}
+	f.views["inventoryitemlocations"] = rows
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,8 +50,15 @@ func startHarness(t *testing.T, mods ...func(*Config)) *harness {
 	return h
 }
 
-// start (re)starts the connector with h.cfg.
+// start (re)starts the connector with h.cfg and waits for its item cache.
 func (h *harness) start() {
+	h.t.Helper()
+	h.launch()
+	h.waitFor("catalog loaded", func() bool { return h.c.catalog.loaded() })
+}
+
+// launch (re)starts the connector with h.cfg without waiting for anything.
+func (h *harness) launch() {
 	h.t.Helper()
 	c, err := New(h.cfg)
 	if err != nil {
@@ -63,7 +72,27 @@ func (h *harness) start() {
 	h.c, h.url, h.cancel, h.done = c, "http://"+ln.Addr().String(), cancel, make(chan error, 1)
 	go func() { h.done <- c.Serve(ctx, ln) }()
 	h.t.Cleanup(h.stop)
-	h.waitFor("catalog loaded", func() bool { return c.catalog.loaded() })
+}
+
+// metric scrapes /metrics and returns the value of the sample named exactly so, e.g.
+// `connector_retries_total{cause="timeout"}` (-1 when absent).
+func (h *harness) metric(sample string) float64 {
+	h.t.Helper()
+	code, b := h.do("GET", "/metrics", nil)
+	if code != http.StatusOK {
+		h.t.Fatalf("/metrics: %d %s", code, b)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(l, " ")
+		if ok && name == sample {
+			f, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				h.t.Fatalf("/metrics: %q: %v", l, err)
+			}
+			return f
+		}
+	}
+	return -1
 }
 
 func (h *harness) stop() {

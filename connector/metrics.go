@@ -18,7 +18,7 @@ type metrics struct {
 	syncLatency prometheus.Histogram // accepted → posted
 }
 
-func newMetrics(depth func() (pending, inFlight float64)) *metrics {
+func newMetrics(depth func() (pending, inFlight float64), deadLettered func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		accepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "connector_transactions_accepted_total",
@@ -46,7 +46,9 @@ func newMetrics(depth func() (pending, inFlight float64)) *metrics {
 	depthDesc := prometheus.NewDesc("connector_outbox_depth", "Transactions in the outbox not yet posted or dead-lettered, by state.", []string{"state"}, nil)
 	m.reg.MustRegister(m.accepted, m.duplicates, m.rejected, m.posted, m.deadLetters, m.retries, m.postLatency, m.syncLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		depthCollector{desc: depthDesc, depth: depth})
+		depthCollector{desc: depthDesc, depth: depth},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "connector_dead_letters",
+			Help: "Transactions dead-lettered in the outbox (kept across restarts)."}, deadLettered))
 	return m
 }
 

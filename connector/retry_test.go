@@ -68,3 +68,30 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// The delays are full jitter: uniform over [0, ceiling], with a ceiling that doubles per
+// attempt up to the maximum — not a fixed delay, and not "ceiling plus a little".
+func TestBackoffIsFullJitter(t *testing.T) {
+	b := newBackoff(100*time.Millisecond, 10*time.Second, 3)
+	const n = 2000
+	means := map[int]time.Duration{}
+	for _, attempt := range []int{1, 4} {
+		ceil := 100 * time.Millisecond << (attempt - 1)
+		var sum, lo, hi time.Duration
+		lo = ceil
+		for range n {
+			d := b.delay(attempt, 0)
+			sum += d
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		mean := sum / n
+		means[attempt] = mean
+		// Uniform over [0, ceil]: the mean near ceil/2, draws reaching both ends.
+		if mean < ceil*4/10 || mean > ceil*6/10 || lo > ceil/20 || hi < ceil*19/20 {
+			t.Errorf("attempt %d (ceiling %v): mean %v, range [%v, %v]; want uniform over [0, %v]", attempt, ceil, mean, lo, hi, ceil)
+		}
+	}
+	if means[4] < 6*means[1] {
+		t.Errorf("mean delay of attempt 4 %v is not about 8× attempt 1's %v", means[4], means[1])
+	}
+}
