@@ -61,6 +61,11 @@ func TestRefundBounds(t *testing.T) {
 	if data := list.get("data").([]any); len(data) != 1 || data[0].(map[string]any)["amount"].(float64) != 200 || list.get("has_more") != true {
 		t.Errorf("refund list: %s", list.raw)
 	}
+	newest := list.get("data").([]any)[0].(map[string]any)["id"].(string)
+	next := h.must("GET", "/v1/refunds?payment_intent="+id+"&limit=1&starting_after="+newest, "")
+	if data := next.get("data").([]any); len(data) != 1 || data[0].(map[string]any)["amount"].(float64) != 400 || next.get("has_more") != false {
+		t.Errorf("refund list after %s: %s", newest, next.raw)
+	}
 	wantError(t, h.do("GET", "/v1/refunds/re_nope", ""), http.StatusNotFound, errInvalidRequest, "resource_missing")
 }
 
