@@ -247,7 +247,13 @@ func TestAsyncJobsAndIdempotency(t *testing.T) {
 	if r := e.do(http.MethodPut, "/record/v1/cashSale/eid:SYNC-1", body, "X-NetSuite-Idempotency-Key", key); r.status != http.StatusNoContent {
 		t.Errorf("sync with a used key: %d %s", r.status, r.body)
 	}
-	time.Sleep(50 * time.Millisecond)
+	// The refused request was never queued: one job exists, and no ASYNC-2 sale.
+	e.srv.jobs.mu.Lock()
+	jobs, queued := len(e.srv.jobs.jobs), len(e.srv.jobs.queue)
+	e.srv.jobs.mu.Unlock()
+	if jobs != 1 || queued != 0 {
+		t.Errorf("%d jobs and %d queued after a refused key, want 1 and 0", jobs, queued)
+	}
 	if n := e.queryInt("SELECT COUNT(*) FROM transactions WHERE externalid = 'ASYNC-2'"); n != 0 {
 		t.Errorf("the refused async request ran")
 	}
@@ -586,5 +592,33 @@ func TestExportIsConsistentDuringWrites(t *testing.T) {
 			t.Errorf("snapshot %d has %d sales, fewer than the one before (%d)", i, n, last)
 		}
 		last = n
+	}
+}
+
+// TestAsyncSuiteQL: a SuiteQL query sent with Prefer: respond-async runs as a job whose
+// result is the synchronous answer.
+func TestAsyncSuiteQL(t *testing.T) {
+	e := newEnv(t, tinyWorld(), Config{})
+	r := e.do(http.MethodPost, "/query/v1/suiteql?limit=2", map[string]any{"q": "SELECT id, itemid FROM item ORDER BY id"}, "Prefer", "respond-async")
+	if r.status != http.StatusAccepted || !strings.Contains(r.header.Get("Location"), "/async/v1/job/") {
+		t.Fatalf("async SuiteQL: %d %v %s", r.status, r.header, r.body)
+	}
+	job := r.header.Get("Location")
+	var status map[string]any
+	waitUntil(t, "the SuiteQL job", func() bool {
+		status = doWith(t, e.c, http.MethodGet, job, nil).json(t)
+		return status["completed"] == true
+	})
+	if status["progress"] != "succeeded" {
+		t.Fatalf("job %v", status)
+	}
+	res := doWith(t, e.c, http.MethodGet, job+"/task/"+status["id"].(string)+"/result", nil)
+	if res.status != http.StatusOK {
+		t.Fatalf("result: %d %s", res.status, res.body)
+	}
+	m := res.json(t)
+	rows := m["items"].([]any)
+	if len(rows) != 2 || rows[0].(map[string]any)["itemid"] != "ELEC-000001" || m["totalResults"] != 3.0 || m["hasMore"] != true {
+		t.Errorf("job result %s", res.body)
 	}
 }
