@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/doorbuster/doorbuster/connector"
 	"github.com/doorbuster/doorbuster/contract"
 )
 
@@ -307,5 +309,91 @@ func deadLetters(t *testing.T, url string, txs []contract.Transaction) {
 		if json.Unmarshal(b, &st) == nil && st.State == contract.StateDeadLettered {
 			t.Logf("dead letter %s (%s): %s", tx.ID, tx.Type, st.Error)
 		}
+	}
+}
+
+// Several stores sell to the same new customer at the same moment: NetSuite ends up
+// with one customer per identity and every sale is booked to it. With the
+// new-customer-each-time bug the same run makes one customer per sale, so the test can
+// tell.
+func TestOneCustomerPerIdentityAtTheSameMoment(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		bugs []connector.Bug
+		want int // customers per identity
+	}{
+		{"correct", nil, 1},
+		{"new-customer-each-time", []connector.Bug{connector.BugNewCustomerEachTime}, 3}, // one per sale
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newWorld(t, 8)
+			r := startConnector(t, e.config(t.TempDir(), c.bugs...))
+			// Customer writes are slow, so that concurrent ones overlap.
+			rules(t, e.nsFaults, `
+- name: slow-customers
+  target: netsuite
+  match: {recordType: customer}
+  effect: {latency: {delay: 50ms}}
+`)
+			now := time.Now().UTC().Truncate(time.Second)
+			identities := []*contract.Customer{
+				{Email: "Same.Moment@Example.com", FirstName: "Sam"},
+				{LoyaltyID: "990000000001", FirstName: "Lola", LastName: "New"},
+			}
+			var sales []contract.Transaction
+			for i := range 6 {
+				reg := e.register(t, r.url, i, i/3) // three stores, two registers each
+				tx := reg.cashSale(now, reg.line(i, 1))
+				cu := *identities[0]
+				if i%2 == 1 {
+					cu.Email = strings.ToLower(cu.Email) // the same person, typed differently
+				}
+				if i >= 3 {
+					cu = *identities[1]
+				}
+				tx.Customer = &cu
+				sales = append(sales, tx)
+			}
+			// Every register sends at once; the heads of six registers post in parallel.
+			startLine := make(chan struct{})
+			var wg sync.WaitGroup
+			for _, tx := range sales {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-startLine
+					call(t, http.MethodPost, r.url+contract.PathTransactions, tx)
+				}()
+			}
+			close(startLine)
+			wg.Wait()
+			if st := drain(t, r.url, 30*time.Second); st.Posted != len(sales) || st.DeadLettered != 0 {
+				deadLetters(t, r.url, sales)
+				t.Fatalf("sync status %+v", st)
+			}
+			books := e.booked(t)
+			for k, where := range map[string]string{
+				"e-mail":  `lower(email) = 'same.moment@example.com'`,
+				"loyalty": `loyaltyid = '990000000001'`,
+			} {
+				var n int
+				if err := e.books.QueryRow(`SELECT COUNT(*) FROM customers WHERE ` + where).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != c.want {
+					t.Errorf("%s identity: %d customers in NetSuite, want %d", k, n, c.want)
+				}
+			}
+			if c.want == 1 {
+				for _, group := range [][]contract.Transaction{sales[:3], sales[3:]} {
+					first := books[group[0].ID][0].entity
+					for _, tx := range group {
+						if got := books[tx.ID][0].entity; !got.Valid || got != first {
+							t.Errorf("%s booked to customer %v, %s to %v", tx.ID, got, group[0].ID, first)
+						}
+					}
+				}
+			}
+		})
 	}
 }
