@@ -51,3 +51,58 @@ func TestConnectorHelpListsBugs(t *testing.T) {
 		}
 	}
 }
+
+// --bug is repeatable (and takes comma lists), CONNECTOR_BUGS adds to it, and the
+// environment contract, the env file and flags are layered: flags win over the file,
+// the file over the environment.
+func TestConnectorConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "sim.env")
+	os.WriteFile(envFile, []byte(strings.Join([]string{
+		"NETSUITE_BASE_URL=http://127.0.0.1:1", "NETSUITE_ACCOUNT_ID=1234567", "NETSUITE_CONSUMER_KEY=ck",
+		"NETSUITE_CONSUMER_SECRET=cs", "NETSUITE_TOKEN_ID=tk", "NETSUITE_TOKEN_SECRET=ts",
+		"GATEWAY_BASE_URL=http://127.0.0.1:2", "GATEWAY_API_KEY=sk_test_x", "CONNECTOR_LISTEN=127.0.0.1:7001", "",
+	}, "\n")), 0o644)
+	env := map[string]string{
+		"NETSUITE_ACCOUNT_ID": "from-environment", "CONNECTOR_DATA_DIR": dir, "CONNECTOR_LISTEN": "127.0.0.1:7000",
+		"CONNECTOR_BUGS": "sync-date,no-upsert",
+	}
+	cmd := newConnectorCmd(ioStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	args := []string{"--env-file", envFile, "--bug", "tax-on-total", "--bug", "no-upsert,full-refund", "--concurrency", "3"}
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	var opts connectorOptions
+	opts.envFile, _ = cmd.Flags().GetString("env-file")
+	opts.bugs, _ = cmd.Flags().GetStringArray("bug")
+	opts.concurrency, _ = cmd.Flags().GetInt("concurrency")
+	cfg, err := opts.config(cmd, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bugs []string
+	for _, b := range cfg.Bugs {
+		bugs = append(bugs, string(b))
+	}
+	if got := strings.Join(bugs, ","); got != "sync-date,no-upsert,tax-on-total,full-refund" {
+		t.Errorf("bugs %s, want CONNECTOR_BUGS then each --bug once", got)
+	}
+	for _, c := range []struct{ what, got, want string }{
+		{"account (the file wins over the environment)", cfg.NetSuite.AccountID, "1234567"},
+		{"listen (the file wins over the environment)", cfg.Listen, "127.0.0.1:7001"},
+		{"data dir (from the environment)", cfg.DataDir, dir},
+		{"gateway", cfg.GatewayURL, "http://127.0.0.1:2"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if cfg.Concurrency != 3 {
+		t.Errorf("concurrency %d, want the flag's 3", cfg.Concurrency)
+	}
+	// A flag wins over both.
+	opts.listen = "127.0.0.1:7002"
+	if cfg, err := opts.config(cmd, func(k string) string { return env[k] }); err != nil || cfg.Listen != "127.0.0.1:7002" {
+		t.Errorf("--listen: %q (%v), want the flag's", cfg.Listen, err)
+	}
+}
