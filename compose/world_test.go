@@ -180,8 +180,21 @@ func TestWorldInContainers(t *testing.T) {
 	})
 
 	t.Run("kill -9 and restart on the same volume loses nothing", func(t *testing.T) {
-		// Two NetSuite slots (one posting worker) keep a backlog for the kill to hit.
-		w, world := up(t, compose.Config{Image: image, Seed: 13, ConcurrencyLimit: 2})
+		// Two NetSuite slots (one posting worker) and 300 ms per cash sale keep a
+		// backlog for the kill to hit.
+		w, world := up(t, compose.Config{Image: image, Seed: 13, ConcurrencyLimit: 2, Faults: []byte(`
+rules:
+  - name: slow-cash-sales
+    target: netsuite
+    match: {recordType: cashSale}
+    effect: {latency: {median: 300ms}}
+`)})
+		var faults struct {
+			Rules []struct{ Name string } `json:"rules"`
+		}
+		if code := getJSON(t, w.NetSuiteURL+"/_sim/faults", &faults); code != http.StatusOK || len(faults.Rules) != 1 || faults.Rules[0].Name != "slow-cash-sales" {
+			t.Fatalf("NetSuite's faults: %d %+v", code, faults)
+		}
 		sales := newSales(t, w, world, "kill")
 		// Accepted but surely not posted when killed: NetSuite is cut off.
 		if err := w.PartitionConnector(ctx, compose.NetSuite); err != nil {
@@ -200,10 +213,13 @@ func TestWorldInContainers(t *testing.T) {
 		}
 		t.Logf("connector ready %v after restart", time.Since(restart).Round(time.Millisecond))
 		// Killed while posting: some in flight or pending at the time of the kill.
-		inFlight := sales.submit(t, 20)
+		inFlight := sales.submit(t, 12)
 		var st contract.SyncStatus
 		getJSON(t, w.ConnectorURL+contract.PathSyncStatus, &st)
 		t.Logf("at the kill: %d pending, %d in flight, %d posted", st.Pending, st.InFlight, st.Posted)
+		if st.Pending+st.InFlight == 0 {
+			t.Fatal("nothing left to post at the kill: the test would prove nothing")
+		}
 		if err := w.KillConnector(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -260,13 +276,18 @@ func TestWorldInContainers(t *testing.T) {
 	})
 
 	t.Run("a canceled Up is cleaned up by Close", func(t *testing.T) {
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		w, err := compose.Up(cctx, compose.Config{Image: image, Seed: 15, Logger: testLogger(t)})
-		if err == nil {
-			t.Fatal("Up succeeded with a canceled context")
+		// Canceled before anything, and (Ctrl-C) at points along the way: whatever Up
+		// had made, Close removes.
+		for _, after := range []time.Duration{0, 300 * time.Millisecond, 900 * time.Millisecond} {
+			cctx, cancel := context.WithTimeout(ctx, after)
+			w, err := compose.Up(cctx, compose.Config{Image: image, Seed: 15, Logger: testLogger(t)})
+			cancel()
+			t.Logf("canceled after %v: %v", after, err)
+			if err == nil && after == 0 {
+				t.Fatal("Up succeeded with a canceled context")
+			}
+			closeAndCheck(t, w)
 		}
-		closeAndCheck(t, w)
 	})
 }
 
