@@ -82,6 +82,13 @@ func TestResubmissionIsHarmless(t *testing.T) {
 	if code, b := h.do("POST", "/pos/v1/transactions", other); code != http.StatusConflict || !strings.Contains(string(b), `"field":"id"`) {
 		t.Errorf("reused id: %d %s", code, b)
 	}
+	// The same sale queued offline after a lost reply, and sent in a batch: a duplicate.
+	offline := tx
+	offline.Offline = true
+	if code, b := h.do("POST", "/pos/v1/transactions:batch", contract.Batch{Transactions: []contract.Transaction{offline}}); code != http.StatusOK ||
+		!strings.Contains(string(b), `"status":"duplicate"`) {
+		t.Errorf("resubmitted offline: %d %s", code, b)
+	}
 	h.drained()
 	if w := h.ns.writes(); len(w) != 1 {
 		t.Errorf("writes %v, want one cash sale", w)

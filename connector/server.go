@@ -119,7 +119,16 @@ func (c *Connector) prepare(tx *contract.Transaction, now time.Time) (prepared, 
 	if err != nil {
 		return prepared{}, fmt.Errorf("encode transaction: %w", err)
 	}
-	sum := sha256.Sum256(body)
+	// The digest tells a resubmission from a reuse of the id. The offline flag is left
+	// out: a register whose online submission got no answer may queue the very same
+	// sale and send it again in an offline batch.
+	same := *tx
+	same.Offline = false
+	canon, err := json.Marshal(&same)
+	if err != nil {
+		return prepared{}, fmt.Errorf("encode transaction: %w", err)
+	}
+	sum := sha256.Sum256(canon)
 	reply, err := json.Marshal(contract.Acceptance{ID: tx.ID, AcceptedAt: now})
 	if err != nil {
 		return prepared{}, fmt.Errorf("encode reply: %w", err)
