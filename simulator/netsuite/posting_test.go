@@ -334,6 +334,18 @@ func TestUpsertChangedBodyReposts(t *testing.T) {
 	if rec["createdDate"] != created {
 		t.Errorf("createdDate changed on update: %v → %v", created, rec["createdDate"])
 	}
+	// An upsert's sublist replaces the old one (it is not merged line by line as PATCH's is).
+	e.mustWrite(http.MethodPut, "/record/v1/cashSale/eid:POS-2", map[string]any{"location": ref1("2"),
+		"item": items(saleLineBody("1003", 1), saleLineBody("1002", 2))})
+	e.mustWrite(http.MethodPut, "/record/v1/cashSale/eid:POS-2", map[string]any{"location": ref1("2"),
+		"item": items(saleLineBody("1002", 1))})
+	if n := e.queryInt("SELECT COUNT(*) FROM transaction_lines WHERE transaction_id = ?", id); n != 1 {
+		t.Errorf("%d lines after upserting one, want 1", n)
+	}
+	if e.onHand("1001", "2") != 10 || e.onHand("1003", "2") != 10 || e.onHand("1002", "2") != 9 {
+		t.Errorf("on hand after replacing the lines: TV %v socks %v bananas %v, want 10 10 9",
+			e.onHand("1001", "2"), e.onHand("1003", "2"), e.onHand("1002", "2"))
+	}
 	e.checkBalanced()
 }
 
