@@ -9,6 +9,7 @@ import (
 
 	"github.com/doorbuster/doorbuster/harness/rundir"
 	"github.com/doorbuster/doorbuster/loadgen"
+	"github.com/doorbuster/doorbuster/reports"
 )
 
 // Config is one run: the scenario file, the flag overrides, where the connector is, and
@@ -133,8 +134,18 @@ type Outcome struct {
 	Backlog rundir.BacklogSample
 	// InjectedFaults counts the faults the simulators injected (profile latencies excluded).
 	InjectedFaults int64
-	// Invariants is the checker's verdict; nil until the checker runs as part of a run.
+	// Invariants is the checker's verdict; nil when the check was not made (an abort,
+	// or CheckErr).
 	Invariants *InvariantsVerdict
+	// CheckErr is why the invariant check could not be made (invariants.json is then
+	// missing, and the verdict is incomplete).
+	CheckErr error
+	// Summary is the reports' summary (summary.json): its Verdict is the run's verdict,
+	// its Outputs the report files written. Nil when the reports were not written
+	// (an abort, or ReportErr).
+	Summary *reports.Summary
+	// ReportErr is why the reports could not be written.
+	ReportErr error
 }
 
 // InvariantsVerdict is the invariant checker's verdict on the run directory.
@@ -147,10 +158,14 @@ type InvariantsVerdict struct {
 // Interrupted reports whether the traffic was cut short by an interrupt.
 func (o *Outcome) Interrupted() bool { return o.Stopped == "graceful" || o.Stopped == "hard" }
 
-// Passed reports whether the run passed: it ran to its end, its thresholds passed, and
-// (once checked) its invariants held.
+// Passed reports whether the run passed: the reports' verdict is pass when they were
+// written; otherwise it ran to its end, its thresholds passed, the backlog drained, and
+// its invariants were checked and held.
 func (o *Outcome) Passed() bool {
-	return !o.Interrupted() && o.ThresholdsPassed && (o.Invariants == nil || o.Invariants.Passed)
+	if o.Summary != nil {
+		return o.Summary.Verdict.Status == reports.StatusPass
+	}
+	return !o.Interrupted() && o.ThresholdsPassed && !o.DrainTimedOut && o.Invariants != nil && o.Invariants.Passed
 }
 
 // SetupError is a run that could not start: a bad scenario file, bad options, or a world

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/doorbuster/doorbuster/harness/rundir"
+	"github.com/doorbuster/doorbuster/invariants"
 	"github.com/doorbuster/doorbuster/loadgen"
+	"github.com/doorbuster/doorbuster/reports"
 	pos "github.com/doorbuster/doorbuster/xk6-pos"
 )
 
@@ -61,11 +63,18 @@ func TestEmbeddedRun(t *testing.T) {
 		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
 	}
 	t.Logf("run took %s", time.Since(start).Round(time.Millisecond))
-	if !out.Passed() || out.DrainTimedOut {
+	if !out.Passed() || out.DrainTimedOut || out.Summary == nil {
 		t.Errorf("outcome: passed %v, drain timed out %v, thresholds %+v\n%s", out.Passed(), out.DrainTimedOut, out.Result.Thresholds, stdout.String())
 	}
-	for _, f := range []string{rundir.ScenarioFile, rundir.RunFile, rundir.JournalFile, rundir.NetSuiteBooksFile,
-		rundir.GatewayBooksFile, rundir.FaultsFile, rundir.MetricsFile, rundir.BacklogFile} {
+	if out.Summary != nil && out.Summary.Verdict.Status != reports.StatusPass {
+		t.Errorf("verdict %s: %q", out.Summary.Verdict.Status, out.Summary.Verdict.Reasons)
+	}
+	if rep, err := invariants.ReadJSON(filepath.Join(dir, invariants.FileName)); err != nil {
+		t.Error(err)
+	} else if r, _ := rep.Result(invariants.ExactlyOnce); r.Verdict != invariants.Pass {
+		t.Errorf("exactly-once: %+v", r)
+	}
+	for _, f := range runFiles {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("run directory lacks %s (%v)", f, err)
 		}

@@ -22,7 +22,9 @@ import (
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
 	"github.com/doorbuster/doorbuster/harness/rundir"
+	"github.com/doorbuster/doorbuster/invariants"
 	"github.com/doorbuster/doorbuster/loadgen"
+	"github.com/doorbuster/doorbuster/reports"
 	"github.com/doorbuster/doorbuster/scenarios"
 )
 
@@ -88,7 +90,7 @@ func (s *statusTraffic) Close() error {
 		return err
 	}
 	defer db.Close()
-	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)`)
+	_, err = db.Exec(invariants.JournalSchema) // an empty journal, as the checker reads it
 	return err
 }
 
@@ -171,11 +173,17 @@ func TestRunPipelineWithStandInTraffic(t *testing.T) {
 	if !tr.flushed || tr.probed != DefaultStockProbe || !tr.closed {
 		t.Errorf("traffic not flushed/probed/closed: %+v", tr)
 	}
-	for _, f := range []string{rundir.ScenarioFile, rundir.RunFile, rundir.JournalFile, rundir.NetSuiteBooksFile,
-		rundir.GatewayBooksFile, rundir.FaultsFile, rundir.MetricsFile, rundir.BacklogFile} {
+	for _, f := range runFiles {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("run directory lacks %s (%v)", f, err)
 		}
+	}
+	if out.Summary == nil || out.Summary.Verdict.Status != reports.StatusPass || out.Summary.Verdict.Invariants != "pass" ||
+		len(out.Summary.Outputs) != 5 || out.CheckErr != nil || out.ReportErr != nil {
+		t.Errorf("summary %+v, check error %v, report error %v", out.Summary, out.CheckErr, out.ReportErr)
+	}
+	if out.Invariants == nil || !out.Invariants.Passed {
+		t.Errorf("invariants %+v", out.Invariants)
 	}
 	run, err := rundir.LoadRun(dir)
 	if err != nil {
@@ -256,6 +264,11 @@ func TestRunPipelineWithStandInTraffic(t *testing.T) {
 	goroutinesSettle(t, before)
 }
 
+// runFiles are the files every complete run directory holds.
+var runFiles = []string{rundir.ScenarioFile, rundir.RunFile, rundir.JournalFile, rundir.NetSuiteBooksFile,
+	rundir.GatewayBooksFile, rundir.FaultsFile, rundir.MetricsFile, rundir.BacklogFile, invariants.FileName,
+	reports.SummaryFile, reports.K6SummaryFile, reports.JUnitFile, reports.MarkdownFile, reports.HTMLFile}
+
 func TestRunThresholdFailure(t *testing.T) {
 	var tr *statusTraffic
 	body := strings.Replace(statusScenario, `http_req_duration: ["p(95)<2s"]`, `http_req_duration: ["max<0.001"]`, 1)
@@ -269,6 +282,9 @@ func TestRunThresholdFailure(t *testing.T) {
 	}
 	if out.ThresholdsPassed || out.Passed() {
 		t.Fatalf("thresholds passed: %+v", out.Result.Thresholds)
+	}
+	if out.Summary == nil || out.Summary.Verdict.Status != reports.StatusThresholdsFailed {
+		t.Errorf("summary %+v", out.Summary)
 	}
 }
 
@@ -312,6 +328,15 @@ func TestRunSetupErrors(t *testing.T) {
 				return Config{ScenarioPath: writeScenario(t, "s.yaml", statusScenario), ConnectorImage: "example/connector:1"}
 			},
 			want: []string{"image mode is not available"},
+		},
+		{
+			// A custom invariant whose SQL does not run: refused before anything starts.
+			name: "bad custom invariant",
+			cfg: func(t *testing.T) Config {
+				body := statusScenario + "invariants:\n  custom:\n    - {id: no-such-table, statement: x, sql: SELECT * FROM nowhere}\n"
+				return Config{ScenarioPath: writeScenario(t, "c.yaml", body)}
+			},
+			want: []string{"c.yaml: invariants.custom", "no-such-table", "nowhere"},
 		},
 		{
 			name: "url mode without simulators",

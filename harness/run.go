@@ -19,6 +19,7 @@ import (
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
 	"github.com/doorbuster/doorbuster/harness/rundir"
+	"github.com/doorbuster/doorbuster/invariants"
 	"github.com/doorbuster/doorbuster/loadgen"
 	"github.com/doorbuster/doorbuster/scenarios"
 )
@@ -159,7 +160,7 @@ func (r *run) aborted() bool {
 
 func (r *run) do(ctx context.Context) (*Outcome, error) {
 	cfg := &r.cfg
-	if err := r.load(); err != nil {
+	if err := r.load(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.makeDir(); err != nil {
@@ -380,18 +381,27 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	if err := rundir.WriteJSON(filepath.Join(r.dir, rundir.BacklogFile), r.mon.backlog()); err != nil {
 		errs = append(errs, err)
 	}
-	if err := loadgen.WriteText(cfg.Stdout, res); err != nil {
-		errs = append(errs, fmt.Errorf("write the summary: %w", err))
-	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(err)
 	}
+	// run.json before the check: the checker reads the phases' times from it.
 	now := time.Now().UTC()
 	r.meta.EndedAt = &now
 	if err := rundir.WriteJSON(filepath.Join(r.dir, rundir.RunFile), r.meta); err != nil {
 		return fail(err)
 	}
 	out.Run = r.meta
+
+	// The verdict: the invariants, then the reports.
+	_, samples := r.check(wctx, out)
+	if err := loadgen.WriteText(cfg.Stdout, res); err != nil {
+		return fail(fmt.Errorf("write the summary: %w", err))
+	}
+	if r.aborted() {
+		out2, _ := fail(ErrAborted)
+		return out2, ErrAborted
+	}
+	r.render(wctx, out, samples)
 	return out, nil
 }
 
@@ -418,12 +428,18 @@ func (r *run) abortable(parent context.Context, timeout time.Duration) (context.
 	return ctx, cancel
 }
 
-// load reads the scenario, applies the overrides and makes the world.
-func (r *run) load() error {
+// load reads the scenario, checks its custom invariants, applies the overrides and
+// makes the world.
+func (r *run) load(ctx context.Context) error {
 	cfg := &r.cfg
 	f, err := scenarios.Load(cfg.ScenarioPath, scenarios.WithThresholdCheck(checkThreshold))
 	if err != nil {
 		return setupErr(err, "")
+	}
+	if c := customInvariants(f); len(c) > 0 {
+		if err := invariants.ValidateCustom(ctx, c); err != nil {
+			return setupErr(err, "%s: invariants.custom", cfg.ScenarioPath)
+		}
 	}
 	if cfg.Seed != nil {
 		f.Seed = *cfg.Seed

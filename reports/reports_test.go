@@ -405,6 +405,10 @@ func TestVerdict(t *testing.T) {
 			in.Run.Error = "connector died"
 			in.Run.Stopped = "graceful"
 		}, StatusError},
+		{"the backlog did not drain: invariants-failed though every invariant held", func(in *Input) {
+			passAll(in)
+			in.Run.DrainTimedOut = true
+		}, StatusInvariantsFailed},
 		{"no invariants.json", func(in *Input) {
 			passAll(in)
 			in.Invariants = nil
@@ -424,6 +428,9 @@ func TestVerdict(t *testing.T) {
 			}
 			if (c.want == StatusPass) != (len(s.Verdict.Reasons) == 0) {
 				t.Errorf("reasons = %q for status %s", s.Verdict.Reasons, s.Verdict.Status)
+			}
+			if drained := !strings.Contains(strings.Join(s.Verdict.Reasons, "\n"), "did not drain"); drained == in.Run.DrainTimedOut {
+				t.Errorf("drain timed out %v, reasons %q", in.Run.DrainTimedOut, s.Verdict.Reasons)
 			}
 		})
 	}

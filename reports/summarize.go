@@ -374,6 +374,17 @@ func verdict(in *Input, s *Summary) Verdict {
 			v.Invariants = "fail"
 		}
 	}
+	if s.KPIs.DrainTimedOut {
+		// Whatever the books say, the connector did not post all it acknowledged in time.
+		reason := "the connector's backlog did not drain within the drain timeout: acknowledged transactions may be unposted"
+		for i := len(in.Backlog) - 1; i >= 0; i-- {
+			if b := in.Backlog[i]; b.Error == "" {
+				reason += fmt.Sprintf(" (%d pending, %d in flight at the last reading)", b.Pending, b.InFlight)
+				break
+			}
+		}
+		fail(StatusInvariantsFailed, reason)
+	}
 	if in.Result != nil {
 		v.Thresholds = "none"
 		if len(s.Thresholds) > 0 {

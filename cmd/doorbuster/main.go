@@ -17,12 +17,13 @@ import (
 // Exit codes. They are part of Doorbuster's interface: CI gates act on them.
 const (
 	exitOK               = 0
-	exitError            = 1  // an unexpected failure
-	exitSetup            = 2  // bad flags, a bad scenario file, or a world that would not start
-	exitThresholds       = 99 // thresholds failed (as k6)
-	exitInvariants       = 97 // an invariant failed: the books disagree with the registers
-	exitNotCertified     = 98 // a certification case failed
-	exitCertificateFails = 3  // `certify verify`: the certificate was edited
+	exitError            = 1   // an unexpected failure
+	exitSetup            = 2   // bad flags, a bad scenario file, or a world that would not start
+	exitThresholds       = 99  // thresholds failed (as k6)
+	exitInvariants       = 97  // an invariant failed: the books disagree with the registers
+	exitInterrupted      = 105 // the run was cut short by Ctrl-C (k6's ExternalAbort)
+	exitNotCertified     = 98  // a certification case failed
+	exitCertificateFails = 3   // `certify verify`: the certificate was edited
 )
 
 // exitCodeError carries a process exit code through cobra's error return.
@@ -73,6 +74,7 @@ every invariant that matters on Black Friday.`,
 	root.AddCommand(newHealthcheckCmd(streams))
 	root.AddCommand(newReportCmd(streams))
 	root.AddCommand(newRunCmd(streams))
+	root.AddCommand(newCertifyCmd(streams))
 	return root
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,10 +19,6 @@ import (
 	"github.com/doorbuster/doorbuster/harness"
 	"github.com/doorbuster/doorbuster/loadgen"
 )
-
-// exitInterrupted is the exit code of a run cut short by Ctrl-C (k6's ExternalAbort).
-// TODO(lead): move beside the other exit codes in main.go.
-const exitInterrupted = 105
 
 // defaultScenario is the scenario `doorbuster run` runs without an argument.
 const defaultScenario = "scenarios/smoke.yaml"
@@ -91,15 +88,23 @@ Where the connector comes from:
                       reset to the world first unless --keep-books
   --connector-image   containers (the simulators' image and yours, on one network)
 
+After the drain the invariant checker holds the journal against the books
+(invariants.json), pos_sync_latency thresholds are evaluated on the sync latencies it
+measured, and the reports are written; their paths are printed at the end.
+
 The run directory (--out, default runs/<YYYYMMDD-HHMMSS>-<name>, UTC) holds scenario.yaml,
-run.json, journal.db, books/netsuite.db, books/gateway.db, faults.json, metrics.json and
-backlog.json.
+run.json, journal.db, books/netsuite.db, books/gateway.db, faults.json, metrics.json,
+backlog.json, invariants.json and the reports: summary.json, k6-summary.json, junit.xml,
+summary.md and report.html.
 
 Ctrl-C once stops starting iterations, lets running ones finish (gracefulStop), drains
 briefly and still writes the run directory; Ctrl-C again exits at once.
 
-Exit codes: 0 pass, 99 a threshold failed, 97 an invariant failed, 2 a bad scenario or
-setup (world or connector would not start), 105 interrupted, 1 anything else.`,
+Exit codes (the reports' verdict, as ` + "`doorbuster report`" + ` gives it; the first that
+applies wins): 105 interrupted, 97 an invariant failed or the backlog did not drain
+within the drain timeout, 99 a threshold failed, 0 pass; 2 a bad scenario or setup
+(world or connector would not start, a custom invariant's SQL does not run), 1 anything
+else (a run error, a verdict that could not be made).`,
 		Example: `  # The smoke scenario, embedded
   doorbuster run
 
@@ -200,8 +205,8 @@ func runRun(ctx context.Context, streams ioStreams, deps runDeps, path string, o
 	}
 
 	out, err := harness.Run(ctx, cfg)
-	if out != nil && out.Dir != "" && !opts.Quiet {
-		fmt.Fprintf(streams.ErrOut, "\nrun directory: %s\n", out.Dir)
+	if out != nil && out.Dir != "" {
+		printOutputs(streams, out)
 	}
 	switch {
 	case errors.Is(err, harness.ErrAborted):
@@ -217,21 +222,67 @@ func runRun(ctx context.Context, streams ioStreams, deps runDeps, path string, o
 	return outcomeError(out)
 }
 
-// outcomeError maps a finished run to its exit code.
+// printOutputs names the run directory and the reports on stdout (after the summary),
+// and the verdict with its reasons on stderr.
+func printOutputs(streams ioStreams, out *harness.Outcome) {
+	fmt.Fprintf(streams.Out, "\nrun directory: %s\n", out.Dir)
+	if out.Summary == nil {
+		return
+	}
+	for _, name := range out.Summary.Outputs {
+		fmt.Fprintf(streams.Out, "  %s\n", filepath.Join(out.Dir, name))
+	}
+	fmt.Fprintf(streams.ErrOut, "verdict: %s\n", out.Summary.Verdict.Status)
+	for _, r := range out.Summary.Verdict.Reasons {
+		fmt.Fprintf(streams.ErrOut, "  %s\n", r)
+	}
+}
+
+// outcomeError maps a finished run to its exit code: the reports' verdict, as
+// `doorbuster report` maps it (interrupted 105 > invariants failed 97 > thresholds
+// failed 99 > pass 0; 1 for a run error or an incomplete verdict). Without reports it
+// decides from the outcome in the same order.
 func outcomeError(out *harness.Outcome) error {
+	if s := out.Summary; s != nil {
+		code := verdictExitCode(s.Verdict.Status)
+		if code == exitOK {
+			return nil
+		}
+		msg := string(s.Verdict.Status)
+		if len(s.Verdict.Reasons) > 0 {
+			msg += ": " + s.Verdict.Reasons[0]
+			if n := len(s.Verdict.Reasons) - 1; n > 0 {
+				msg += fmt.Sprintf(" (and %d more)", n)
+			}
+		}
+		return withCode(code, errors.New(msg))
+	}
 	var failed []string
-	for _, t := range out.Result.Thresholds {
-		if !t.OK {
-			failed = append(failed, fmt.Sprintf("%s %s", t.Key, t.Expression))
+	if out.Result != nil {
+		for _, t := range out.Result.Thresholds {
+			if !t.OK {
+				failed = append(failed, fmt.Sprintf("%s %s", t.Key, t.Expression))
+			}
 		}
 	}
 	switch {
 	case out.Interrupted():
 		return withCode(exitInterrupted, errors.New("interrupted: the traffic was stopped early (the run directory is complete for what ran)"))
-	case out.Stopped == "threshold" || !out.ThresholdsPassed:
-		return withCode(exitThresholds, fmt.Errorf("thresholds failed: %s", strings.Join(failed, "; ")))
 	case out.Invariants != nil && !out.Invariants.Passed:
 		return withCode(exitInvariants, fmt.Errorf("invariants failed: %s", strings.Join(out.Invariants.Failed, ", ")))
+	case out.DrainTimedOut:
+		return withCode(exitInvariants, errors.New("the connector's backlog did not drain within the drain timeout"))
+	case out.Stopped == "threshold" || !out.ThresholdsPassed:
+		return withCode(exitThresholds, fmt.Errorf("thresholds failed: %s", strings.Join(failed, "; ")))
+	case out.Invariants == nil:
+		why := errors.Join(out.CheckErr, out.ReportErr)
+		if why == nil {
+			why = errors.New("the invariants were not checked")
+		}
+		return withCode(exitError, fmt.Errorf("no verdict: %w", why))
+	}
+	if out.ReportErr != nil {
+		return withCode(exitError, out.ReportErr)
 	}
 	return nil
 }

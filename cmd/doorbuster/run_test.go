@@ -12,6 +12,7 @@ import (
 
 	"github.com/doorbuster/doorbuster/harness"
 	"github.com/doorbuster/doorbuster/loadgen"
+	"github.com/doorbuster/doorbuster/reports"
 )
 
 func TestRunBadScenarioExitsSetup(t *testing.T) {
@@ -84,18 +85,32 @@ func TestParseDurationFlag(t *testing.T) {
 func TestOutcomeExitCodes(t *testing.T) {
 	ok := &loadgen.Result{Thresholds: []loadgen.ThresholdResult{{Key: "http_req_failed", Expression: "rate<0.01", OK: true}}}
 	bad := &loadgen.Result{Thresholds: []loadgen.ThresholdResult{{Key: "http_req_failed", Expression: "rate<0.01", OK: false}}}
+	held := &harness.InvariantsVerdict{Passed: true}
+	broken := &harness.InvariantsVerdict{Failed: []string{"exactly-once"}}
+	verdict := func(st reports.Status) *reports.Summary {
+		return &reports.Summary{Verdict: reports.Verdict{Status: st, Reasons: []string{"because"}}}
+	}
 	for _, tc := range []struct {
 		name string
 		out  harness.Outcome
 		code int
 	}{
-		{"pass", harness.Outcome{Result: ok, ThresholdsPassed: true}, exitOK},
-		{"threshold failed", harness.Outcome{Result: bad}, exitThresholds},
-		{"aborted on a threshold", harness.Outcome{Result: bad, Stopped: "threshold"}, exitThresholds},
+		// With reports, their verdict decides, as for `doorbuster report`.
+		{"verdict pass", harness.Outcome{Result: bad, Summary: &reports.Summary{Verdict: reports.Verdict{Status: reports.StatusPass}}}, exitOK},
+		{"verdict thresholds", harness.Outcome{Result: ok, ThresholdsPassed: true, Summary: verdict(reports.StatusThresholdsFailed)}, exitThresholds},
+		{"verdict invariants", harness.Outcome{Summary: verdict(reports.StatusInvariantsFailed)}, exitInvariants},
+		{"verdict interrupted", harness.Outcome{Summary: verdict(reports.StatusInterrupted)}, exitInterrupted},
+		{"verdict error", harness.Outcome{Summary: verdict(reports.StatusError)}, exitError},
+		{"verdict incomplete", harness.Outcome{Summary: verdict(reports.StatusIncomplete)}, exitError},
+		// Without reports: the same order from the outcome.
+		{"pass", harness.Outcome{Result: ok, ThresholdsPassed: true, Invariants: held}, exitOK},
+		{"threshold failed", harness.Outcome{Result: bad, Invariants: held}, exitThresholds},
+		{"aborted on a threshold", harness.Outcome{Result: bad, Stopped: "threshold", Invariants: held}, exitThresholds},
 		{"interrupted", harness.Outcome{Result: ok, ThresholdsPassed: true, Stopped: "graceful"}, exitInterrupted},
-		{"interrupted beats thresholds", harness.Outcome{Result: bad, Stopped: "graceful"}, exitInterrupted},
-		{"invariants failed", harness.Outcome{Result: ok, ThresholdsPassed: true,
-			Invariants: &harness.InvariantsVerdict{Failed: []string{"exactly-once"}}}, exitInvariants},
+		{"interrupted beats invariants", harness.Outcome{Result: bad, Stopped: "graceful", Invariants: broken}, exitInterrupted},
+		{"invariants beat thresholds", harness.Outcome{Result: bad, Invariants: broken}, exitInvariants},
+		{"drain timeout", harness.Outcome{Result: ok, ThresholdsPassed: true, Invariants: held, DrainTimedOut: true}, exitInvariants},
+		{"no check", harness.Outcome{Result: ok, ThresholdsPassed: true, CheckErr: errors.New("no journal")}, exitError},
 	} {
 		err := outcomeError(&tc.out)
 		code := exitOK
@@ -155,15 +170,14 @@ func TestWatchSignals(t *testing.T) {
 	close(done)
 }
 
-// TestRunThresholdFailureExits99 runs a short embedded scenario whose threshold cannot
-// hold: the run completes, the run directory is written, and the exit code is k6's 99.
-func TestRunThresholdFailureExits99(t *testing.T) {
+// TestRunVerdictExitCodes runs a short embedded scenario whose threshold cannot hold:
+// the run completes, the run directory and the reports are written, their paths are
+// printed, and the exit code is k6's 99; with an invariant failing too, 97 wins.
+func TestRunVerdictExitCodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the embedded world")
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "strict.yaml")
-	body := `name: strict
+	const body = `name: strict
 seed: 3
 scenarios:
   checkout: {executor: constant-arrival-rate, exec: sale, rate: 4, duration: 1s, preAllocatedVUs: 2}
@@ -171,23 +185,39 @@ thresholds:
   pos_checkout_duration: ["p(95)<1us"]
 drain: {timeout: 30s}
 `
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "run")
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"run", path, "--out", out, "--quiet"}, ioStreams{Out: &stdout, ErrOut: &stderr})
-	if code != exitThresholds {
-		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitThresholds, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "pos_checkout_duration p(95)<1us") {
-		t.Errorf("stderr does not name the failed threshold:\n%s", stderr.String())
-	}
-	if !strings.Contains(stdout.String(), "THRESHOLDS") {
-		t.Errorf("no summary on stdout:\n%s", stdout.String())
-	}
-	if _, err := os.Stat(filepath.Join(out, "metrics.json")); err != nil {
-		t.Errorf("run directory incomplete: %v", err)
+	for _, tc := range []struct {
+		name, extra string
+		code        int
+		verdict     string
+	}{
+		{"threshold", "", exitThresholds, "verdict: thresholds-failed"},
+		{"invariant and threshold", "invariants:\n  custom:\n    - {id: no-sales, statement: nothing is sold, sql: \"SELECT id AS tx_id, 'a sale' AS what FROM tx LIMIT 1\"}\n",
+			exitInvariants, "verdict: invariants-failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "strict.yaml")
+			if err := os.WriteFile(path, []byte(body+tc.extra), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "run")
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"run", path, "--out", out, "--quiet"}, ioStreams{Out: &stdout, ErrOut: &stderr})
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "pos_checkout_duration 'p(95)<1us' failed") || !strings.Contains(stderr.String(), tc.verdict) {
+				t.Errorf("stderr does not give the verdict and name the failed threshold:\n%s", stderr.String())
+			}
+			for _, f := range []string{"summary.json", "k6-summary.json", "junit.xml", "summary.md", "report.html"} {
+				if !strings.Contains(stdout.String(), filepath.Join(out, f)+"\n") {
+					t.Errorf("stdout does not list %s:\n%s", f, stdout.String())
+				}
+			}
+			if !strings.Contains(stdout.String(), "THRESHOLDS") {
+				t.Errorf("no summary on stdout:\n%s", stdout.String())
+			}
+		})
 	}
 }
 
