@@ -44,6 +44,8 @@ scenarios:
 thresholds:
   pos_transactions{outcome:acknowledged}: ["count>=10"]
   pos_checkout_duration: ["p(95)<5s"]
+  pos_sync_latency: [{threshold: "p(95)<30s", abortOnFail: true}]
+  pos_sync_latency{type:return}: ["max<30s"]
 drain: {timeout: 30s}
 `
 
@@ -128,8 +130,37 @@ func TestEmbeddedRun(t *testing.T) {
 	if run.DrainedAt == nil || run.DrainTimedOut || out.Backlog.Backlog() != 0 || out.Backlog.Posted < journalAcked {
 		t.Errorf("drain: run.json %+v, last backlog %+v", run, out.Backlog)
 	}
-	if !strings.Contains(stdout.String(), "pos_checkout_duration") {
+	if !strings.Contains(stdout.String(), "pos_checkout_duration") || !strings.Contains(stdout.String(), "pos_sync_latency") {
 		t.Errorf("summary:\n%s", stdout.String())
+	}
+
+	// pos_sync_latency: measured after the drain, evaluated like any threshold, in
+	// metrics.json, the summary and junit.xml.
+	syncThresholds := 0
+	for _, th := range res.Thresholds {
+		if strings.HasPrefix(th.Key, MetricSyncLatency) {
+			syncThresholds++
+			if !th.OK || th.NoData || th.Observed <= 0 {
+				t.Errorf("threshold %s %s: %+v", th.Key, th.Expression, th)
+			}
+		}
+	}
+	sl := res.Metric(MetricSyncLatency)
+	if syncThresholds != 2 || sl == nil || sl.Count != int64(journalAcked) || len(res.TagValues(MetricSyncLatency, "store")) == 0 ||
+		len(res.TimeSeries[MetricSyncLatency]) == 0 {
+		t.Errorf("metrics.json: %d sync latency thresholds, metric %+v, stores %v", syncThresholds, sl, res.TagValues(MetricSyncLatency, "store"))
+	}
+	if out.Summary != nil {
+		found := false
+		for _, th := range out.Summary.Thresholds {
+			found = found || th.Metric == "pos_sync_latency{type:return}" && th.OK
+		}
+		if !found {
+			t.Errorf("summary.json thresholds %+v", out.Summary.Thresholds)
+		}
+	}
+	if junit, err := os.ReadFile(filepath.Join(dir, reports.JUnitFile)); err != nil || !strings.Contains(string(junit), "pos_sync_latency") {
+		t.Errorf("junit.xml lacks pos_sync_latency (%v)", err)
 	}
 	db.Close()
 	t.Logf("phases: started %s, traffic %s → %s, drained %s, ended %s", run.StartedAt.Format("15:04:05.000"),

@@ -14,19 +14,22 @@ func checkThreshold(metric, expr string) error {
 	return err
 }
 
-// thresholds maps the scenario's thresholds to the engine's.
+// thresholds maps the scenario's thresholds to the engine's. Thresholds on
+// MetricSyncLatency lose abortOnFail: the metric is measured after the drain, so the run
+// cannot be stopped on it.
 func thresholds(f *scenarios.File) map[string][]loadgen.ThresholdSpec {
 	if len(f.Thresholds) == 0 {
 		return nil
 	}
 	out := make(map[string][]loadgen.ThresholdSpec, len(f.Thresholds))
 	for key, ts := range f.Thresholds {
+		afterDrain := thresholdMetric(key) == MetricSyncLatency
 		for _, t := range ts {
-			out[key] = append(out[key], loadgen.ThresholdSpec{
-				Threshold:      t.Expr,
-				AbortOnFail:    t.AbortOnFail,
-				DelayAbortEval: t.DelayAbortEval.Std(),
-			})
+			spec := loadgen.ThresholdSpec{Threshold: t.Expr, AbortOnFail: t.AbortOnFail, DelayAbortEval: t.DelayAbortEval.Std()}
+			if afterDrain {
+				spec.AbortOnFail, spec.DelayAbortEval = false, 0
+			}
+			out[key] = append(out[key], spec)
 		}
 	}
 	return out

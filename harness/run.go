@@ -392,8 +392,15 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	}
 	out.Run = r.meta
 
-	// The verdict: the invariants, then the reports.
+	// The verdict: the invariants, the thresholds on the sync latency they measured,
+	// then the reports.
 	_, samples := r.check(wctx, out)
+	if err := r.addSyncLatency(wctx, res, samples); err != nil {
+		r.log.Warn("adding "+MetricSyncLatency+" to the metrics", "err", err)
+	} else if err := rundir.WriteJSON(filepath.Join(r.dir, rundir.MetricsFile), res); err != nil {
+		return fail(err)
+	}
+	out.ThresholdsPassed = res.Passed()
 	if err := loadgen.WriteText(cfg.Stdout, res); err != nil {
 		return fail(fmt.Errorf("write the summary: %w", err))
 	}
@@ -435,6 +442,13 @@ func (r *run) load(ctx context.Context) error {
 	f, err := scenarios.Load(cfg.ScenarioPath, scenarios.WithThresholdCheck(checkThreshold))
 	if err != nil {
 		return setupErr(err, "")
+	}
+	for key, ts := range f.Thresholds {
+		for _, t := range ts {
+			if t.AbortOnFail && thresholdMetric(key) == MetricSyncLatency {
+				r.log.Warn("abortOnFail does not apply to "+MetricSyncLatency+": it is measured after the drain", "threshold", key+" "+t.Expr)
+			}
+		}
 	}
 	if c := customInvariants(f); len(c) > 0 {
 		if err := invariants.ValidateCustom(ctx, c); err != nil {

@@ -56,6 +56,8 @@
 // A threshold whose (sub-)metric received no sample fails, saying so. abortOnFail
 // thresholds are evaluated every second (WithAbortEvalInterval) once delayAbortEval has
 // passed; a failure stops the run like a graceful stop (Result.Stopped "threshold").
+// Measurements known only after the run join a finished Result with Result.AddTrend, and
+// Result.EvaluateThresholds evaluates the thresholds again on them.
 // Trend percentiles are within 0.1% (HDR, 3 significant digits, 1 µs to 1 h) and clamped
 // to the exact min and max; avg, min, max, counts and rates are exact.
 package loadgen
