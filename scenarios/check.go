@@ -48,6 +48,7 @@ func check(f *File, t *tree, ps *problems, o *options) {
 	}
 
 	checkFaults(f, ps, has)
+	checkActions(f, ps, has)
 	checkThresholds(f, ps, o)
 	checkInvariants(f, ps)
 	if c := f.Certification; c != nil && has("certification", "duration") && c.Duration <= 0 {

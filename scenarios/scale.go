@@ -12,8 +12,9 @@ import (
 
 // ScaleDuration multiplies the traffic's timeline by factor (for `doorbuster run
 // --duration`): every scenario's startTime, duration, maxDuration, stage durations and the
-// offlineDuration flow option, and every fault window's start and duration (in Raw too), so
-// a brown-out stays at the same point of a shorter or longer run. Rates, VU counts,
+// offlineDuration flow option, every fault window's start and duration (in Raw too), and
+// every action's time and duration, so a brown-out or a crash stays at the same point of a
+// shorter or longer run. Rates, VU counts,
 // iterations, timeUnit, gracefulStop, gracefulRampDown, latencies and the drain are kept.
 // Scaled durations are rounded to the millisecond, and one that was positive stays at least
 // 1ms. The result is not re-checked against k6's minimums (1s durations).
@@ -43,6 +44,10 @@ func (f *File) ScaleDuration(factor float64) error {
 			sc(&d)
 			s.Options.OfflineDuration = &d
 		}
+	}
+	for i := range f.Actions {
+		sc(&f.Actions[i].At)
+		sc(&f.Actions[i].Duration)
 	}
 	for i := range f.Faults {
 		r := &f.Faults[i]

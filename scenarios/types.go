@@ -29,6 +29,9 @@ type File struct {
 	Connector *Connector `json:"connector,omitempty"`
 	// Faults are the fault rules, in file order.
 	Faults []FaultRule `json:"faults,omitempty"`
+	// Actions are done to the system under test during the traffic (kill the connector,
+	// partition it, …), in time order; see [Action].
+	Actions []Action `json:"actions,omitempty"`
 	// Scenarios maps scenario name to scenario; see [File.ScenarioNames] for file order.
 	Scenarios map[string]*Scenario `json:"scenarios"`
 	// Thresholds maps a metric, optionally with tag filters ("http_req_duration{flow:sale}"),
