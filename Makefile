@@ -16,6 +16,15 @@ test:
 run: build
 	$(BIN) run scenarios/smoke.yaml
 
+# Certification (certify/): the pilot suite (under 10 minutes) or every case (under an
+# hour) on the embedded reference connector; the certificate goes to certificates/.
+.PHONY: certify certify-full
+certify: build
+	$(BIN) certify --suite pilot
+
+certify-full: build
+	$(BIN) certify --suite full
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
@@ -23,7 +32,7 @@ fmt:
 	gofmt -w .
 
 clean:
-	rm -rf bin runs
+	rm -rf bin runs certificates
 
 # --- Containers (compose/): the Doorbuster image and the docker-compose stack ---------
 # The image is built FROM scratch from a static binary compiled here: no registry pull.
