@@ -11,6 +11,7 @@ import (
 // The reference connector passes the contract's conformance suite, run over loopback
 // against the simulators.
 func TestConformance(t *testing.T) {
+	t.Parallel() // against its own simulators; mostly waiting
 	e := newWorld(t, 5)
 	r := startConnector(t, e.config(t.TempDir()))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

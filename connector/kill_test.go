@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,18 +15,10 @@ import (
 	"github.com/doorbuster/doorbuster/contract"
 )
 
-// doorbusterBinary compiles the doorbuster command into dir.
-func doorbusterBinary(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "doorbuster")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/doorbuster/doorbuster/cmd/doorbuster").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// child is `doorbuster connector` running as a separate process.
+// child is the reference connector running as a separate process: this test binary
+// run again with DOORBUSTER_CONNECTOR_TEST_CHILD=1 (see main_test.go), configured by
+// the environment contract exactly as `doorbuster connector` is. Using the test binary
+// keeps the test independent of the rest of the command building, and saves a build.
 type child struct {
 	cmd    *exec.Cmd
 	url    string
@@ -35,10 +26,10 @@ type child struct {
 	done   chan struct{}
 }
 
-func startChild(t *testing.T, bin string, env map[string]string, args ...string) *child {
+func startChild(t *testing.T, env map[string]string) *child {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"connector", "--log-level", "warn"}, args...)...)
-	cmd.Env = os.Environ()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "DOORBUSTER_CONNECTOR_TEST_CHILD=1")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -92,16 +83,16 @@ func freeAddr(t *testing.T) string {
 // exactly once. With the memory-outbox bug it loses some: the test can tell.
 func TestKill9MidStream(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the doorbuster binary and runs it as a child process: skipped with -short")
+		t.Skip("runs the connector as a child process: skipped with -short")
 	}
-	bin := doorbusterBinary(t, t.TempDir())
+	t.Parallel() // its own simulators and data directories
 	for _, c := range []struct {
 		name string
-		args []string
+		bugs string // CONNECTOR_BUGS
 		lose bool
 	}{
-		{"durable", nil, false},
-		{"memory-outbox", []string{"--bug", "memory-outbox"}, true},
+		{"durable", "", false},
+		{"memory-outbox", "memory-outbox", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newWorld(t, 5)
@@ -113,7 +104,8 @@ func TestKill9MidStream(t *testing.T) {
   effect: {latency: {delay: 40ms}}
 `)
 			env := e.env(t.TempDir(), freeAddr(t))
-			proc := startChild(t, bin, env, c.args...)
+			env["CONNECTOR_BUGS"] = c.bugs
+			proc := startChild(t, env)
 			url := proc.url
 
 			var accepted sync.Map // id → transaction, answered 202 or 200
@@ -182,7 +174,7 @@ func TestKill9MidStream(t *testing.T) {
 			}
 
 			// Restart on the same data directory; registers resend what got no answer.
-			proc = startChild(t, bin, env, c.args...)
+			proc = startChild(t, env)
 			unknown.Range(func(k, v any) bool {
 				tx := v.(contract.Transaction)
 				code, b := call(t, http.MethodPost, url+contract.PathTransactions, tx)

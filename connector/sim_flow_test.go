@@ -16,6 +16,7 @@ import (
 // Sales, a return, an exchange and an offline batch post correctly to the simulated
 // NetSuite and gateway; submitting everything again changes nothing.
 func TestPostsToSimulators(t *testing.T) {
+	t.Parallel() // against its own simulators; mostly waiting
 	e := newWorld(t, 5)
 	r := startConnector(t, e.config(t.TempDir()))
 	now := time.Now().In(time.FixedZone("EST", -5*3600)).Truncate(time.Second)
@@ -188,6 +189,7 @@ func taxRate(t *testing.T, r *register, sku string) float64 {
 // A 429 storm, lost responses and a NetSuite outage end with every transaction
 // posted exactly once.
 func TestSurvivesThrottlingLostResponsesAndOutage(t *testing.T) {
+	t.Parallel() // against its own simulators; mostly waiting
 	runFaultStorm(t, 3*time.Second)
 }
 
@@ -196,6 +198,8 @@ func TestLongOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("60 s outage: skipped with -short")
 	}
+	// A minute of mostly waiting: run beside the other simulator tests, not after them.
+	t.Parallel()
 	runFaultStorm(t, 60*time.Second)
 }
 
@@ -317,6 +321,7 @@ func deadLetters(t *testing.T, url string, txs []contract.Transaction) {
 // new-customer-each-time bug the same run makes one customer per sale, so the test can
 // tell.
 func TestOneCustomerPerIdentityAtTheSameMoment(t *testing.T) {
+	t.Parallel() // against its own simulators; mostly waiting
 	for _, c := range []struct {
 		name string
 		bugs []connector.Bug
