@@ -3,6 +3,7 @@ package compose
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
+	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
@@ -288,3 +290,27 @@ func slicesContain(s []string, v string) bool {
 	}
 	return false
 }
+
+// A World fits the harness's optional stack abilities, which name the simulator with
+// a plain string.
+var _ interface {
+	PartitionConnector(ctx context.Context, from string) error
+	Heal(ctx context.Context) error
+	KillConnector(ctx context.Context) error
+	RestartConnector(ctx context.Context) error
+} = (*World)(nil)
+
+func TestPartitionTargetChecked(t *testing.T) {
+	w := &World{networks: map[string]string{"world": "w", NetSuite: "n", Gateway: "g"}, partitioned: map[string]bool{}}
+	if err := w.PartitionConnector(context.Background(), NetSuite); err == nil || !strings.Contains(err.Error(), "no connector") {
+		t.Errorf("without a connector: %v", err)
+	}
+	for _, bad := range []string{"world", "", "NetSuite"} {
+		if _, err := (&World{networks: w.networks, conn: fakeContainer{}}).targetNetwork(bad); err == nil {
+			t.Errorf("partition from %q accepted", bad)
+		}
+	}
+}
+
+// fakeContainer stands for a started container where only its presence matters.
+type fakeContainer struct{ testcontainers.Container }

@@ -84,16 +84,16 @@ const (
 	DefaultStartupTimeout   = 60 * time.Second
 	DefaultConnectorDataDir = "/data"
 	closeTimeout            = 2 * time.Minute
+	settleEvery             = 250 * time.Millisecond
+	settleTries             = 12
 	faultsPath              = "/tmp/doorbuster-faults.json"
 )
 
-// Target is a simulator the connector can be partitioned from.
-type Target string
-
-// Targets.
+// The simulators the connector can be partitioned from (untyped, so that a World
+// satisfies interfaces that take the name as a string).
 const (
-	NetSuite Target = "netsuite"
-	Gateway  Target = "gateway"
+	NetSuite = "netsuite"
+	Gateway  = "gateway"
 )
 
 // Config says what world to bring up. The zero Config builds the image from the
@@ -123,8 +123,9 @@ type Config struct {
 	ExtraEnv map[string]string
 
 	// The world: Seed and Size (default fixtures.Small) are passed to `doorbuster sim`
-	// and give the credentials. World, when set, is the generated world of Seed and
-	// Size (saves generating it again; only its credentials are read).
+	// and give the credentials. World, when set, is a world from fixtures.Generate
+	// (saves generating it again): its Seed and Size replace these, and its
+	// credentials are read.
 	Seed  int64
 	Size  fixtures.Size
 	World *fixtures.World
@@ -166,7 +167,8 @@ type World struct {
 	sim         testcontainers.Container
 	conn        testcontainers.Container
 	connReady   *httpReady
-	partitioned map[Target]bool
+	partitioned map[string]bool
+	upDone      bool // Up returned without error
 	closed      bool
 }
 
@@ -178,7 +180,7 @@ type World struct {
 // Canceling ctx (Ctrl-C) stops Up; Close must still be called, and it works with the
 // canceled ctx.
 func Up(ctx context.Context, cfg Config) (*World, error) {
-	w := &World{cfg: cfg, partitioned: map[Target]bool{}, networks: map[string]string{}}
+	w := &World{cfg: cfg, partitioned: map[string]bool{}, networks: map[string]string{}}
 	w.log = cfg.Logger
 	if w.log == nil {
 		w.log = discardLogger()
@@ -196,11 +198,17 @@ func Up(ctx context.Context, cfg Config) (*World, error) {
 	if err := w.up(ctx); err != nil {
 		return w, err
 	}
+	w.mu.Lock()
+	w.upDone = true
+	w.mu.Unlock()
 	return w, nil
 }
 
 func (w *World) setDefaults() error {
 	c := &w.cfg
+	if c.World != nil {
+		c.Seed, c.Size = c.World.Seed, c.World.Size
+	}
 	if c.Size == "" {
 		c.Size = fixtures.Small
 	}
@@ -273,7 +281,7 @@ func (w *World) up(ctx context.Context) error {
 	for _, n := range []struct {
 		role     string
 		internal bool
-	}{{"world", false}, {string(NetSuite), true}, {string(Gateway), true}} {
+	}{{"world", false}, {NetSuite, true}, {Gateway, true}} {
 		res, err := cli.NetworkCreate(ctx, w.name(n.role), client.NetworkCreateOptions{
 			Driver: "bridge", Internal: n.internal, Labels: w.labels(),
 		})
@@ -353,11 +361,11 @@ func (w *World) startSim(ctx context.Context) error {
 			Cmd:          cmd,
 			Labels:       w.labels(),
 			ExposedPorts: []string{ns, gw},
-			Networks:     []string{w.name("world"), w.name(string(NetSuite)), w.name(string(Gateway))},
+			Networks:     []string{w.name("world"), w.name(NetSuite), w.name(Gateway)},
 			NetworkAliases: map[string][]string{
-				w.name("world"):          {"sim"},
-				w.name(string(NetSuite)): {NetSuiteAlias},
-				w.name(string(Gateway)):  {GatewayAlias},
+				w.name("world"):  {"sim"},
+				w.name(NetSuite): {NetSuiteAlias},
+				w.name(Gateway):  {GatewayAlias},
 			},
 			Mounts:             testcontainers.ContainerMounts{testcontainers.VolumeMount(w.name("books"), "/data")},
 			Files:              files,
@@ -415,11 +423,11 @@ func (w *World) startConnector(ctx context.Context) error {
 				Env:          w.Env,
 				Labels:       w.labels(),
 				ExposedPorts: []string{port},
-				Networks:     []string{w.name("world"), w.name(string(NetSuite)), w.name(string(Gateway))},
+				Networks:     []string{w.name("world"), w.name(NetSuite), w.name(Gateway)},
 				NetworkAliases: map[string][]string{
-					w.name("world"):          {ConnectorAlias},
-					w.name(string(NetSuite)): {ConnectorAlias},
-					w.name(string(Gateway)):  {ConnectorAlias},
+					w.name("world"):  {ConnectorAlias},
+					w.name(NetSuite): {ConnectorAlias},
+					w.name(Gateway):  {ConnectorAlias},
 				},
 				Mounts:             testcontainers.ContainerMounts{testcontainers.VolumeMount(w.name("outbox"), testcontainers.ContainerMountTarget(w.cfg.ConnectorDataDir))},
 				HostConfigModifier: loopbackPorts(map[string]string{port: strconv.Itoa(hostPort)}),
@@ -465,7 +473,7 @@ func (w *World) notReady(ctx context.Context, c testcontainers.Container, what s
 // PartitionConnector cuts the connector off from one simulator: it leaves that
 // simulator's network, so the alias no longer resolves and open connections go dead.
 // The host still reaches the connector. Partitioning twice is harmless.
-func (w *World) PartitionConnector(ctx context.Context, from Target) error {
+func (w *World) PartitionConnector(ctx context.Context, from string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	id, err := w.targetNetwork(from)
@@ -492,11 +500,11 @@ func (w *World) Heal(ctx context.Context) error {
 		return errors.New("compose: no connector")
 	}
 	var errs []error
-	for _, t := range []Target{NetSuite, Gateway} {
+	for _, t := range []string{NetSuite, Gateway} {
 		if !w.partitioned[t] {
 			continue
 		}
-		_, err := w.cli.NetworkConnect(ctx, w.networks[string(t)], client.NetworkConnectOptions{
+		_, err := w.cli.NetworkConnect(ctx, w.networks[t], client.NetworkConnectOptions{
 			Container:      w.conn.GetContainerID(),
 			EndpointConfig: &network.EndpointSettings{Aliases: []string{ConnectorAlias}},
 		})
@@ -511,17 +519,17 @@ func (w *World) Heal(ctx context.Context) error {
 }
 
 // Partitioned reports whether the connector is cut off from the target.
-func (w *World) Partitioned(t Target) bool {
+func (w *World) Partitioned(t string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.partitioned[t]
 }
 
-func (w *World) targetNetwork(t Target) (string, error) {
+func (w *World) targetNetwork(t string) (string, error) {
 	if w.conn == nil {
 		return "", errors.New("compose: no connector")
 	}
-	id, ok := w.networks[string(t)]
+	id, ok := w.networks[t]
 	if !ok || (t != NetSuite && t != Gateway) {
 		return "", fmt.Errorf("compose: partition from %q: want %q or %q", t, NetSuite, Gateway)
 	}
@@ -655,6 +663,7 @@ func (w *World) Close(ctx context.Context) error {
 		return nil
 	}
 	w.closed = true
+	settle := !w.upDone
 	w.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
@@ -662,6 +671,12 @@ func (w *World) Close(ctx context.Context) error {
 	var errs []error
 	if w.cli != nil && w.RunID != "" {
 		errs = append(errs, removeRun(ctx, w.cli, w.RunID))
+		if settle {
+			// An Up canceled mid-request leaves the engine finishing what it was asked
+			// (a container create, a network create) after the sweep: look again until
+			// nothing of the run shows up twice in a row.
+			errs = append(errs, settleRun(ctx, w.cli, w.RunID))
+		}
 	}
 	if w.images != nil {
 		errs = append(errs, w.images(ctx))
@@ -694,16 +709,82 @@ func removeRun(ctx context.Context, cli *client.Client, run string) error {
 			errs = append(errs, fmt.Errorf("compose: remove network %s: %w", n.Name, err))
 		}
 	}
-	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	vs, err := runVolumes(ctx, cli, run)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("compose: list volumes: %w", err))
+		errs = append(errs, err)
 	}
-	for _, v := range vs.Items {
-		if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("compose: remove volume %s: %w", v.Name, err))
+	for _, v := range vs {
+		if _, err := cli.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("compose: remove volume %s: %w", v, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// runVolumes lists the run's volumes: labelled with it, or named like its volumes (a
+// container created late, after the sweep, re-creates its named volume unlabelled).
+func runVolumes(ctx context.Context, cli *client.Client, run string) ([]string, error) {
+	prefix := "doorbuster-" + run + "-"
+	var out []string
+	for _, f := range []client.Filters{
+		make(client.Filters).Add("label", LabelRun+"="+run),
+		make(client.Filters).Add("name", prefix),
+	} {
+		vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+		if err != nil {
+			return nil, fmt.Errorf("compose: list volumes: %w", err)
+		}
+		for _, v := range vs.Items {
+			if (v.Labels[LabelRun] == run || strings.HasPrefix(v.Name, prefix)) && !slices.Contains(out, v.Name) {
+				out = append(out, v.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// settleRun sweeps the run again every settleEvery, at most settleTries times, until
+// two looks in a row find nothing.
+func settleRun(ctx context.Context, cli *client.Client, run string) error {
+	clean := 0
+	for i := 0; i < settleTries && clean < 2; i++ {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("compose: settle run %s: %w", run, ctx.Err())
+		case <-time.After(settleEvery):
+		}
+		n, err := countRun(ctx, cli, run)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			clean++
+			continue
+		}
+		clean = 0
+		if err := removeRun(ctx, cli, run); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countRun counts the run's containers, networks and volumes.
+func countRun(ctx context.Context, cli *client.Client, run string) (int, error) {
+	f := make(client.Filters).Add("label", LabelRun+"="+run)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return 0, fmt.Errorf("compose: list containers: %w", err)
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return 0, fmt.Errorf("compose: list networks: %w", err)
+	}
+	vs, err := runVolumes(ctx, cli, run)
+	if err != nil {
+		return 0, err
+	}
+	return len(cs.Items) + len(ns.Items) + len(vs), nil
 }
 
 // Leftovers lists what is still there of a run: containers, networks, volumes and
@@ -730,12 +811,12 @@ func Leftovers(ctx context.Context, run string) ([]string, error) {
 	for _, n := range ns.Items {
 		out = append(out, "network "+n.Name)
 	}
-	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	vs, err := runVolumes(ctx, cli, run)
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range vs.Items {
-		out = append(out, "volume "+v.Name)
+	for _, v := range vs {
+		out = append(out, "volume "+v)
 	}
 	is, err := cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
 	if err != nil {
