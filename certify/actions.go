@@ -2,110 +2,70 @@ package certify
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/doorbuster/doorbuster/scenarios"
 )
 
-// ActionKind is something certify does to the system under test during a case's
+// harnessPlaysActions says whether the harness plays a scenario's actions (kill,
+// restart, pause, partition) itself. Until it does, certify plays them: it starts the
+// connector it can kill (a child process, or a container), turns partitions into
+// outage fault rules where there is no network to cut, and runs the harness in url mode
+// on a copy of the case without its actions. Once the harness plays them, set this to
+// true: certify then hands the case files to the harness unchanged.
+const harnessPlaysActions = false
+
+// Action is one step of a case's timeline of actions, relative to the start of the
 // traffic.
-type ActionKind string
-
-// The actions.
-const (
-	// KillConnector kills the connector without warning: SIGKILL of its process, or a
-	// container kill.
-	KillConnector ActionKind = "kill-connector"
-	// RestartConnector starts the killed connector again on the same data.
-	RestartConnector ActionKind = "restart-connector"
-	// Partition cuts the connector off from NetSuite (container mode only).
-	Partition ActionKind = "partition"
-	// Heal ends the partition.
-	Heal ActionKind = "heal"
-)
-
-// Action is one action at a time relative to the start of the traffic.
 type Action struct {
-	At time.Duration `json:"at"`
-	Do ActionKind    `json:"do"`
+	At time.Duration        `json:"at"`
+	Do scenarios.ActionKind `json:"do"`
 }
 
 func (a Action) String() string { return fmt.Sprintf("%s at %s", a.Do, fmtDuration(a.At)) }
 
-// PartitionRule is the name of the fault rule that stands for a network partition: in
-// container mode certify removes it from the case and cuts the connector off from
-// NetSuite for the rule's window instead (C13).
-const PartitionRule = "partition"
+// timeline returns a file's actions as steps in time order (the ends of actions with a
+// duration included).
+func timeline(f *scenarios.File) []Action {
+	var out []Action
+	for _, s := range f.ActionTimeline() {
+		out = append(out, Action{At: s.At, Do: s.Do})
+	}
+	return out
+}
 
-// extras returns what a case file cannot say yet: whether the case runs the contract
-// conformance test, and its timeline of actions.
+// isContract says whether a case runs the contract conformance test.
 //
-// Interim: the scenario format has neither key. The proposal (certify/README.md) is
-// `certification.contract: true` and a top-level `actions: [{at: 12s, do:
-// kill-connector}, …]` played by the harness; until then the catalog's two cases that
-// need them are known here by id.
-func extras(id string) (contract bool, actions []Action) {
-	switch id {
-	case "C00-contract":
-		return true, nil
-	case "C10-crash-restart":
-		return false, []Action{{At: 12 * time.Second, Do: KillConnector}, {At: 15 * time.Second, Do: RestartConnector}}
-	}
-	return false, nil
-}
+// Interim: the scenario format has no key for it yet (proposed: certification.contract:
+// true); the catalog's contract case is known by its id.
+func isContract(id string) bool { return id == "C00-contract" }
 
-// checkActions checks a case's actions against its traffic: in order, within the
-// traffic, each restart after a kill.
-func checkActions(c *Case) error {
-	total := c.File.TrafficDuration()
-	killed := false
-	var last time.Duration
-	for i, a := range c.Actions {
-		if a.At < last {
-			return fmt.Errorf("action %d (%s) comes before the one above it", i, a)
-		}
-		last = a.At
-		if total > 0 && a.At >= total {
-			return fmt.Errorf("action %d (%s) is after the traffic ends (%s)", i, a, fmtDuration(total))
-		}
-		switch a.Do {
-		case KillConnector:
-			killed = true
-		case RestartConnector:
-			if !killed {
-				return fmt.Errorf("action %d: %s without a kill before it", i, a.Do)
-			}
-			killed = false
-		case Partition, Heal:
-		default:
-			return fmt.Errorf("action %d: unknown action %q", i, a.Do)
-		}
-	}
-	if killed {
-		return fmt.Errorf("the connector is killed and never restarted")
-	}
-	return nil
-}
-
-// actor performs actions on a running case's system.
+// actor performs actions on a running case's connector.
 type actor interface {
 	KillConnector(ctx context.Context) error
 	RestartConnector(ctx context.Context) error
-	Partition(ctx context.Context, cut bool) error
+	PauseConnector(ctx context.Context) error
+	UnpauseConnector(ctx context.Context) error
+	// Partition cuts the connector off from target (or reconnects it) in container mode.
+	Partition(ctx context.Context, target scenarios.ActionKind, cut bool) error
 }
 
 // actionLog is what happened to one action.
 type actionLog struct {
 	Action
 	// Done is when it was done, relative to the start of the traffic; Err why not.
-	Done time.Duration `json:"done"`
-	Err  string        `json:"error,omitempty"`
+	Done time.Duration
+	Err  string
 }
 
 // play waits for the traffic to start (trafficStarted returns its start once known),
-// then performs the actions at their times. It returns what it did when all are done or
-// ctx ends; an action that fails is logged and the rest still run (a restart must
-// follow a kill whatever happens).
+// then performs the actions at their times. It returns what it did when all are done
+// or ctx ends. Once ctx ends, impairments are no longer made but what ends one
+// (restart, unpause, heal) still is: the connector is never left dead or cut off.
 func play(ctx context.Context, acts []Action, a actor, trafficStarted func(context.Context) (time.Time, error), log *slog.Logger) []actionLog {
 	out := make([]actionLog, 0, len(acts))
 	if len(acts) == 0 {
@@ -118,54 +78,51 @@ func play(ctx context.Context, acts []Action, a actor, trafficStarted func(conte
 		}
 		return out
 	}
-	for i, x := range acts {
-		wait := time.Until(start.Add(x.At))
-		if ctx.Err() == nil && wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-		}
-		// A restart or heal is done even after ctx ended: never leave the connector
-		// dead or cut off.
-		if ctx.Err() != nil && (x.Do == KillConnector || x.Do == Partition) {
-			for _, rest := range acts[i:] {
-				if rest.Do == KillConnector || rest.Do == Partition {
-					out = append(out, actionLog{Action: rest, Err: "not done: the case was stopped"})
+	partitioned := map[scenarios.ActionKind]bool{}
+	for _, x := range acts {
+		if ctx.Err() == nil {
+			if wait := time.Until(start.Add(x.At)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+				case <-t.C:
 				}
+				t.Stop()
 			}
-			return finishRecovery(context.WithoutCancel(ctx), acts[i:], a, start, out, log)
 		}
-		out = append(out, do(context.WithoutCancel(ctx), x, a, start, log))
+		if ctx.Err() != nil && x.Do.Undo() != "" {
+			out = append(out, actionLog{Action: x, Err: "not done: the traffic had ended"})
+			continue
+		}
+		out = append(out, do(context.WithoutCancel(ctx), x, a, start, partitioned, log))
 	}
 	return out
 }
 
-// finishRecovery performs the restarts and heals among rest.
-func finishRecovery(ctx context.Context, rest []Action, a actor, start time.Time, out []actionLog, log *slog.Logger) []actionLog {
-	for _, x := range rest {
-		if x.Do == RestartConnector || x.Do == Heal {
-			out = append(out, do(ctx, x, a, start, log))
-		}
-	}
-	return out
-}
-
-func do(ctx context.Context, x Action, a actor, start time.Time, log *slog.Logger) actionLog {
+func do(ctx context.Context, x Action, a actor, start time.Time, partitioned map[scenarios.ActionKind]bool, log *slog.Logger) actionLog {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var err error
 	switch x.Do {
-	case KillConnector:
+	case scenarios.KillConnector:
 		err = a.KillConnector(ctx)
-	case RestartConnector:
+	case scenarios.RestartConnector:
 		err = a.RestartConnector(ctx)
-	case Partition:
-		err = a.Partition(ctx, true)
-	case Heal:
-		err = a.Partition(ctx, false)
+	case scenarios.PauseConnector:
+		err = a.PauseConnector(ctx)
+	case scenarios.UnpauseConnector:
+		err = a.UnpauseConnector(ctx)
+	case scenarios.PartitionNetSuite, scenarios.PartitionGateway:
+		if err = a.Partition(ctx, x.Do, true); err == nil {
+			partitioned[x.Do] = true
+		}
+	case scenarios.Heal:
+		var errs []error
+		for p := range partitioned {
+			errs = append(errs, a.Partition(ctx, p, false))
+			delete(partitioned, p)
+		}
+		err = errors.Join(errs...)
 	default:
 		err = fmt.Errorf("unknown action %q", x.Do)
 	}
@@ -173,8 +130,78 @@ func do(ctx context.Context, x Action, a actor, start time.Time, log *slog.Logge
 	if err != nil {
 		l.Err = err.Error()
 		log.Warn("certify: action failed", "action", x.Do, "err", err)
-	} else {
-		log.Info("certify: action done", "action", x.Do, "at", l.Done)
 	}
 	return l
+}
+
+// partitionRules turns the partitions of a timeline into outage fault rules of the
+// simulator cut off, for the same windows: what a partition is where there is no
+// network to cut (NetSuite: every request; the gateway: its refund API, which is what a
+// connector calls). It returns the rules and the timeline without the partitions.
+func partitionRules(acts []Action, trafficEnd time.Duration) ([]scenarios.FaultRule, []Action, error) {
+	var rules []scenarios.FaultRule
+	var rest []Action
+	open := map[scenarios.ActionKind]time.Duration{}
+	closeWindow := func(p scenarios.ActionKind, end time.Duration) error {
+		r, err := outageRule(p, open[p], end-open[p])
+		if err != nil {
+			return err
+		}
+		rules = append(rules, r)
+		delete(open, p)
+		return nil
+	}
+	for _, a := range acts {
+		switch a.Do {
+		case scenarios.PartitionNetSuite, scenarios.PartitionGateway:
+			open[a.Do] = a.At
+		case scenarios.Heal:
+			for _, p := range []scenarios.ActionKind{scenarios.PartitionNetSuite, scenarios.PartitionGateway} {
+				if _, ok := open[p]; ok {
+					if err := closeWindow(p, a.At); err != nil {
+						return nil, nil, err
+					}
+				}
+			}
+		default:
+			rest = append(rest, a)
+		}
+	}
+	for _, p := range []scenarios.ActionKind{scenarios.PartitionNetSuite, scenarios.PartitionGateway} {
+		if _, ok := open[p]; ok {
+			if err := closeWindow(p, trafficEnd); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return rules, rest, nil
+}
+
+// outageRule is the fault rule of a partition from NetSuite or the gateway.
+func outageRule(p scenarios.ActionKind, start, dur time.Duration) (scenarios.FaultRule, error) {
+	r := scenarios.FaultRule{Name: string(p), Effect: "outage", Probability: 1,
+		Window: &scenarios.Window{Start: scenarios.Duration(start), Duration: scenarios.Duration(dur)}}
+	raw := map[string]any{
+		"name":   string(p),
+		"effect": map[string]any{"outage": map[string]any{"message": "network partition: the connector cannot reach this service"}},
+		"window": map[string]any{"start": scenarios.Duration(start).String(), "duration": scenarios.Duration(dur).String()},
+	}
+	switch p {
+	case scenarios.PartitionNetSuite:
+		r.Target = "netsuite"
+	case scenarios.PartitionGateway:
+		r.Target = "gateway"
+		r.Match = scenarios.FaultMatch{Method: "POST", Path: "/v1/refunds"}
+		raw["match"] = map[string]any{"method": "POST", "path": "/v1/refunds"}
+	default:
+		return r, fmt.Errorf("%s is not a partition", p)
+	}
+	raw["target"] = r.Target
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return r, err
+	}
+	r.EffectParams = json.RawMessage(`{"message":"network partition: the connector cannot reach this service"}`)
+	r.Raw = b
+	return r, nil
 }

@@ -47,8 +47,8 @@ type Case struct {
 	Hash string
 	// Contract: the case runs the contract conformance test before its traffic.
 	Contract bool
-	// Actions are what certify does to the connector during the traffic (kill, restart,
-	// partition), relative to the start of the traffic.
+	// Actions are the file's timeline of actions on the system under test (kill,
+	// restart, partition, …), relative to the start of the traffic.
 	Actions []Action
 }
 
@@ -168,10 +168,7 @@ func loadCase(path string, data []byte) (*Case, error) {
 	if len(c.Suites) == 0 {
 		c.Suites = []string{SuiteFull}
 	}
-	c.Contract, c.Actions = extras(c.ID)
-	if err := checkActions(c); err != nil {
-		return nil, fmt.Errorf("certify: %s: %w", path, err)
-	}
+	c.Contract, c.Actions = isContract(c.ID), timeline(f)
 	return c, nil
 }
 

@@ -260,27 +260,3 @@ func TestWriteList(t *testing.T) {
 		t.Log("\n" + out)
 	}
 }
-
-func TestCheckActions(t *testing.T) {
-	f, err := scenarios.Parse("x.yaml", []byte("scenarios:\n  s: {executor: constant-vus, exec: sale, vus: 1, duration: 30s}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		acts []Action
-		want string
-	}{
-		{[]Action{{10 * time.Second, KillConnector}, {12 * time.Second, RestartConnector}}, ""},
-		{[]Action{{10 * time.Second, KillConnector}}, "never restarted"},
-		{[]Action{{10 * time.Second, RestartConnector}}, "without a kill"},
-		{[]Action{{40 * time.Second, Partition}}, "after the traffic ends"},
-		{[]Action{{10 * time.Second, KillConnector}, {5 * time.Second, RestartConnector}}, "before the one above"},
-		{[]Action{{1 * time.Second, "explode"}}, "unknown action"},
-	}
-	for _, tt := range tests {
-		err := checkActions(&Case{File: f, Actions: tt.acts})
-		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("checkActions(%v) = %v, want %q", tt.acts, err, tt.want)
-		}
-	}
-}

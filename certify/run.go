@@ -53,6 +53,8 @@ type Options struct {
 	// ConnectorCommand starts the reference connector as a child process, for the cases
 	// that kill it in embedded mode [this executable with the argument "connector"].
 	ConnectorCommand []string
+	// ReadyTimeout bounds the wait for a --connector-url connector to answer [15s].
+	ReadyTimeout time.Duration
 	// Version is Doorbuster's version, for the certificate and the run directories.
 	Version string
 	// Progress receives one line per case as it starts and ends [none when nil];
@@ -250,7 +252,7 @@ func (r *runner) identify(ctx context.Context) (ConnectorInfo, error) {
 		ci.Version = cmpOr(o.Version, "dev")
 	case ModeURL:
 		ci.URL = strings.TrimRight(o.ConnectorURL, "/")
-		if err := waitReady(ctx, ci.URL+contract.PathHealth, 15*time.Second); err != nil {
+		if err := waitReady(ctx, ci.URL+contract.PathHealth, cmpOr(o.ReadyTimeout, 15*time.Second)); err != nil {
 			return ci, setupErr("--connector-url %s: the connector does not answer %s: %v", ci.URL, contract.PathHealth, err)
 		}
 		ci.Version = probeVersion(ctx, ci.URL)
@@ -340,8 +342,9 @@ func (r *runner) do(ctx context.Context, cr *caseRun, seed int64) {
 }
 
 // prepare makes the world and the file the case runs: the case file itself, or a copy
-// written into the case directory when it must change — its partition rule played as a
-// real partition in image mode, or its single hot SKU mapped into another seed's world.
+// written into the case directory when it must change — its actions taken out for
+// certify to play (partitions made outage fault rules outside container mode), or its
+// single hot SKU mapped into another seed's world.
 func (r *runner) prepare(cr *caseRun, seed int64) error {
 	f, err := scenarios.Parse(cr.c.Path, mustRead(cr.c.Path))
 	if err != nil {
@@ -360,28 +363,22 @@ func (r *runner) prepare(cr *caseRun, seed int64) error {
 	if err != nil {
 		return fmt.Errorf("the world: %w", err)
 	}
-	cr.actions = slices.Clone(cr.c.Actions)
 	derived := false
-	if r.opts.mode() == ModeImage {
-		var kept []scenarios.FaultRule
-		for _, fr := range f.Faults {
-			if fr.Name != PartitionRule {
-				kept = append(kept, fr)
-				continue
+	if len(f.Actions) > 0 && !harnessPlaysActions {
+		// certify plays the actions itself (see harnessPlaysActions): partitions become
+		// outage fault rules unless there is a container network to cut.
+		acts := timeline(f)
+		if r.opts.mode() != ModeImage {
+			rules, rest, err := partitionRules(acts, f.TrafficDuration())
+			if err != nil {
+				return err
 			}
-			if fr.Window == nil {
-				return fmt.Errorf("fault rule %q has no window to play as a partition", fr.Name)
-			}
-			from := fr.Window.Start.Std()
-			to := from + fr.Window.Duration.Std()
-			if fr.Window.Duration == 0 {
-				to = f.TrafficDuration() - time.Second
-			}
-			cr.actions = append(cr.actions, Action{At: from, Do: Partition}, Action{At: to, Do: Heal})
-			derived = true
+			f.Faults = append(f.Faults, rules...)
+			acts = rest
 		}
-		f.Faults = kept
-		slices.SortStableFunc(cr.actions, func(a, b Action) int { return int(a.At - b.At) })
+		cr.actions = acts
+		f.Actions = nil
+		derived = true
 	}
 	for _, name := range f.ScenarioNames() {
 		sc := f.Scenarios[name]

@@ -3,6 +3,7 @@ package certify
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/doorbuster/doorbuster/connector"
 	"github.com/doorbuster/doorbuster/invariants"
+	"github.com/doorbuster/doorbuster/scenarios"
 )
 
 // envChildConnector makes the test binary run the reference connector from the
@@ -27,6 +29,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runChildConnector())
 	}
 	gin.SetMode(gin.ReleaseMode)
+	// Every child process of the tests is the connector (ConnectorCommand below).
+	os.Setenv(envChildConnector, "1")
 	os.Exit(m.Run())
 }
 
@@ -67,7 +71,6 @@ func testCatalog(t *testing.T) *Catalog {
 
 func testOptions(t *testing.T, cases ...string) Options {
 	t.Helper()
-	t.Setenv(envChildConnector, "1") // for the child process only: TestMain has run
 	var progress bytes.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -87,47 +90,52 @@ func TestCertifyEmbedded(t *testing.T) {
 		t.Skip("runs real traffic for about 20 s")
 	}
 	cat := testCatalog(t)
-	opts := testOptions(t, "C00", "C06")
-	cert, err := Run(context.Background(), cat, opts)
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if cert.Verdict != Certified {
-		t.Fatalf("clean reference connector: %s: %+v", cert.Verdict, cert.Cases)
-	}
-	c00 := cert.Cases[0]
-	if c00.ID != "C00-contract" || len(c00.Checks) < 10 || c00.Mode != ModeEmbedded {
-		t.Errorf("C00: %d contract checks, mode %s", len(c00.Checks), c00.Mode)
-	}
-	checkCertificateDir(t, opts.OutDir, cert)
-	for _, c := range cert.Cases {
-		if len(c.Invariants) == 0 || len(c.Thresholds) == 0 || c.KPIs == nil || c.Report == "" {
-			t.Errorf("%s: invariants %d, thresholds %d, kpis %v, report %q", c.ID, len(c.Invariants), len(c.Thresholds), c.KPIs, c.Report)
+	t.Run("clean", func(t *testing.T) {
+		t.Parallel()
+		opts := testOptions(t, "C00", "C06")
+		cert, err := Run(context.Background(), cat, opts)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
 		}
-		if slices.ContainsFunc(c.Invariants, func(r InvariantResult) bool { return r.ID == invariants.OfflineTranDate }) {
-			t.Errorf("%s reports offline-trandate, which it skips", c.ID)
+		if cert.Verdict != Certified {
+			t.Fatalf("clean reference connector: %s: %+v", cert.Verdict, cert.Cases)
 		}
-	}
-
-	bug := testOptions(t, "C06")
-	bug.Bugs = []string{string(connector.BugNoUpsert)}
-	cert, err = Run(context.Background(), cat, bug)
-	if err != nil {
-		t.Fatalf("Run with no-upsert: %v", err)
-	}
-	if cert.Verdict != NotCertified || cert.Cases[0].Verdict != CaseFail {
-		t.Fatalf("no-upsert: %s, case %s", cert.Verdict, cert.Cases[0].Verdict)
-	}
-	if !slices.ContainsFunc(cert.Cases[0].Reasons, func(r string) bool { return strings.HasPrefix(r, "invariant exactly-once failed") }) {
-		t.Errorf("no-upsert: reasons %q do not name exactly-once", cert.Cases[0].Reasons)
-	}
-	if !slices.Equal(cert.Connector.Bugs, bug.Bugs) {
-		t.Errorf("the certificate does not name the bug switch: %+v", cert.Connector)
-	}
-	checkCertificateDir(t, bug.OutDir, cert)
+		c00 := cert.Cases[0]
+		if c00.ID != "C00-contract" || len(c00.Checks) < 10 || c00.Mode != ModeEmbedded {
+			t.Errorf("C00: %d contract checks, mode %s", len(c00.Checks), c00.Mode)
+		}
+		checkCertificateDir(t, opts.OutDir, cert)
+		for _, c := range cert.Cases {
+			if len(c.Invariants) == 0 || len(c.Thresholds) == 0 || c.KPIs == nil || c.Report == "" {
+				t.Errorf("%s: invariants %d, thresholds %d, kpis %v, report %q", c.ID, len(c.Invariants), len(c.Thresholds), c.KPIs, c.Report)
+			}
+			if slices.ContainsFunc(c.Invariants, func(r InvariantResult) bool { return r.ID == invariants.OfflineTranDate }) {
+				t.Errorf("%s reports offline-trandate, which it skips", c.ID)
+			}
+		}
+	})
+	t.Run("no-upsert", func(t *testing.T) {
+		t.Parallel()
+		bug := testOptions(t, "C06")
+		bug.Bugs = []string{string(connector.BugNoUpsert)}
+		cert, err := Run(context.Background(), cat, bug)
+		if err != nil {
+			t.Fatalf("Run with no-upsert: %v", err)
+		}
+		if cert.Verdict != NotCertified || cert.Cases[0].Verdict != CaseFail {
+			t.Fatalf("no-upsert: %s, case %s", cert.Verdict, cert.Cases[0].Verdict)
+		}
+		if !slices.ContainsFunc(cert.Cases[0].Reasons, func(r string) bool { return strings.HasPrefix(r, "invariant exactly-once failed") }) {
+			t.Errorf("no-upsert: reasons %q do not name exactly-once", cert.Cases[0].Reasons)
+		}
+		if !slices.Equal(cert.Connector.Bugs, bug.Bugs) {
+			t.Errorf("the certificate does not name the bug switch: %+v", cert.Connector)
+		}
+		checkCertificateDir(t, bug.OutDir, cert)
+	})
 }
 
-// TestCertifyCrash: C10 kills the connector process (kill -9) 12 s into the traffic
+// TestCertifyCrash: C10 kills the connector process (kill -9) 8 s into the traffic
 // and restarts it; the durable outbox loses nothing, memory-outbox loses its backlog.
 func TestCertifyCrash(t *testing.T) {
 	if testing.Short() {
@@ -141,23 +149,26 @@ func TestCertifyCrash(t *testing.T) {
 		{nil, CasePass},
 		{[]string{string(connector.BugMemoryOutbox)}, CaseFail},
 	} {
-		opts := testOptions(t, "C10")
-		opts.Bugs = tt.bugs
-		cert, err := Run(context.Background(), cat, opts)
-		if err != nil {
-			t.Fatalf("Run %v: %v", tt.bugs, err)
-		}
-		c := cert.Cases[0]
-		if c.Verdict != tt.want || c.Mode != "embedded-process" {
-			t.Fatalf("bugs %v: %s in mode %s, want %s: %q", tt.bugs, c.Verdict, c.Mode, tt.want, c.Reasons)
-		}
-		if len(c.Actions) != 2 || c.Actions[0].Do != string(KillConnector) || c.Actions[1].Do != string(RestartConnector) ||
-			c.Actions[0].Error != "" || c.Actions[1].Error != "" || c.Actions[0].DoneMs < 12000 {
-			t.Errorf("bugs %v: actions %+v", tt.bugs, c.Actions)
-		}
-		if tt.want == CaseFail && !slices.ContainsFunc(c.Reasons, func(r string) bool { return strings.HasPrefix(r, "invariant exactly-once failed") }) {
-			t.Errorf("memory-outbox: reasons %q do not name exactly-once", c.Reasons)
-		}
+		t.Run(fmt.Sprint(tt.bugs), func(t *testing.T) {
+			t.Parallel()
+			opts := testOptions(t, "C10")
+			opts.Bugs = tt.bugs
+			cert, err := Run(context.Background(), cat, opts)
+			if err != nil {
+				t.Fatalf("Run %v: %v", tt.bugs, err)
+			}
+			c := cert.Cases[0]
+			if c.Verdict != tt.want || c.Mode != "embedded-process" {
+				t.Fatalf("bugs %v: %s in mode %s, want %s: %q", tt.bugs, c.Verdict, c.Mode, tt.want, c.Reasons)
+			}
+			if len(c.Actions) != 2 || c.Actions[0].Do != string(scenarios.KillConnector) || c.Actions[1].Do != string(scenarios.RestartConnector) ||
+				c.Actions[0].Error != "" || c.Actions[1].Error != "" || c.Actions[0].DoneMs < 8000 || c.Actions[1].DoneMs < 10000 {
+				t.Errorf("bugs %v: actions %+v", tt.bugs, c.Actions)
+			}
+			if tt.want == CaseFail && !slices.ContainsFunc(c.Reasons, func(r string) bool { return strings.HasPrefix(r, "invariant exactly-once failed") }) {
+				t.Errorf("memory-outbox: reasons %q do not name exactly-once", c.Reasons)
+			}
+		})
 	}
 }
 
@@ -202,7 +213,7 @@ func TestRunSetupErrors(t *testing.T) {
 		{"env file without url", Options{EnvFile: "sim.env"}, "--connector-url"},
 		{"out holds a certificate", Options{OutDir: dir}, "already holds a certificate"},
 		{"unknown case", Options{Cases: []string{"C42"}}, "no such case"},
-		{"url down", Options{ConnectorURL: "http://127.0.0.1:1", OutDir: t.TempDir()}, "does not answer"},
+		{"url down", Options{ConnectorURL: "http://127.0.0.1:1", OutDir: t.TempDir(), ReadyTimeout: time.Second}, "does not answer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,20 +258,48 @@ func TestSameCatalogPosition(t *testing.T) {
 	}
 }
 
-// TestPrepareImagePartition: in image mode the partition rule becomes actions.
-func TestPrepareImagePartition(t *testing.T) {
+// TestPrepareActions: certify plays a case's actions itself (until the harness does):
+// the derived file has none; partitions are outage rules outside container mode.
+func TestPrepareActions(t *testing.T) {
 	cat := loadShipped(t)
-	c, _ := cat.find("C13")
-	r := &runner{opts: Options{ConnectorImage: "x"}}
-	cr := &caseRun{c: c, dir: t.TempDir()}
-	if err := r.prepare(cr, 1); err != nil {
-		t.Fatal(err)
+	c13, _ := cat.find("C13")
+	c10, _ := cat.find("C10")
+	tests := []struct {
+		c       *Case
+		image   bool
+		actions []Action
+		outage  bool
+	}{
+		{c13, true, []Action{{30 * time.Second, scenarios.PartitionNetSuite}, {90 * time.Second, scenarios.Heal}}, false},
+		{c13, false, nil, true},
+		{c10, false, []Action{{12 * time.Second, scenarios.KillConnector}, {15 * time.Second, scenarios.RestartConnector}}, false},
+		{c10, true, []Action{{12 * time.Second, scenarios.KillConnector}, {15 * time.Second, scenarios.RestartConnector}}, false},
 	}
-	if len(cr.file.Faults) != 0 {
-		t.Errorf("faults %v: the partition rule should be gone", cr.file.Faults)
-	}
-	want := []Action{{30 * time.Second, Partition}, {90 * time.Second, Heal}}
-	if !slices.Equal(cr.actions, want) {
-		t.Errorf("actions %v, want %v", cr.actions, want)
+	for _, tt := range tests {
+		r := &runner{opts: Options{}}
+		if tt.image {
+			r.opts.ConnectorImage = "x"
+		}
+		cr := &caseRun{c: tt.c, dir: t.TempDir()}
+		if err := r.prepare(cr, 1); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%s image=%v", tt.c.ID, tt.image)
+		if len(cr.file.Actions) != 0 || cr.path == tt.c.Path {
+			t.Errorf("%s: the file run (%s) keeps actions %v", name, cr.path, cr.file.Actions)
+		}
+		if !slices.Equal(cr.actions, tt.actions) {
+			t.Errorf("%s: certify plays %v, want %v", name, cr.actions, tt.actions)
+		}
+		i := slices.IndexFunc(cr.file.Faults, func(r scenarios.FaultRule) bool { return r.Name == string(scenarios.PartitionNetSuite) })
+		if (i >= 0) != tt.outage {
+			t.Errorf("%s: outage rule %v, want %v (faults %v)", name, i >= 0, tt.outage, cr.file.Faults)
+		}
+		if i >= 0 {
+			w := cr.file.Faults[i].Window
+			if cr.file.Faults[i].Effect != "outage" || cr.file.Faults[i].Target != "netsuite" || w == nil || w.Start.Std() != 30*time.Second || w.Duration.Std() != time.Minute {
+				t.Errorf("%s: outage rule %+v window %+v", name, cr.file.Faults[i], w)
+			}
+		}
 	}
 }

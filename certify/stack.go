@@ -20,6 +20,7 @@ import (
 	ns "github.com/doorbuster/doorbuster/connector/netsuite"
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
+	"github.com/doorbuster/doorbuster/scenarios"
 	"github.com/doorbuster/doorbuster/simulator/faults"
 	"github.com/doorbuster/doorbuster/simulator/gateway"
 	"github.com/doorbuster/doorbuster/simulator/netsuite"
@@ -343,8 +344,19 @@ func (p *process) KillConnector(ctx context.Context) error {
 // RestartConnector starts the process again on the same data and port.
 func (p *process) RestartConnector(ctx context.Context) error { return p.start(ctx) }
 
-// Partition is not possible with a process on loopback.
-func (p *process) Partition(context.Context, bool) error {
+// PauseConnector is not offered by certify's own process stack.
+func (p *process) PauseConnector(context.Context) error {
+	return errors.New("pausing the connector process needs the harness's action support")
+}
+
+// UnpauseConnector: see PauseConnector.
+func (p *process) UnpauseConnector(context.Context) error {
+	return errors.New("pausing the connector process needs the harness's action support")
+}
+
+// Partition is not possible with a process on loopback (certify makes partitions outage
+// fault rules outside container mode).
+func (p *process) Partition(context.Context, scenarios.ActionKind, bool) error {
 	return errors.New("a network partition needs container mode (--connector-image)")
 }
 
@@ -407,11 +419,19 @@ type composeActor struct{ w *compose.World }
 
 func (a composeActor) KillConnector(ctx context.Context) error    { return a.w.KillConnector(ctx) }
 func (a composeActor) RestartConnector(ctx context.Context) error { return a.w.RestartConnector(ctx) }
-func (a composeActor) Partition(ctx context.Context, cut bool) error {
-	if cut {
-		return a.w.PartitionConnector(ctx, compose.NetSuite)
+func (a composeActor) PauseConnector(ctx context.Context) error   { return a.w.PauseConnector(ctx) }
+func (a composeActor) UnpauseConnector(ctx context.Context) error { return a.w.UnpauseConnector(ctx) }
+func (a composeActor) Partition(ctx context.Context, target scenarios.ActionKind, cut bool) error {
+	if !cut {
+		return a.w.Heal(ctx)
 	}
-	return a.w.Heal(ctx)
+	switch target {
+	case scenarios.PartitionNetSuite:
+		return a.w.PartitionConnector(ctx, compose.NetSuite)
+	case scenarios.PartitionGateway:
+		return a.w.PartitionConnector(ctx, compose.Gateway)
+	}
+	return fmt.Errorf("%s is not a partition", target)
 }
 
 // imageStackConfig is what image mode needs beyond stackConfig.
