@@ -79,6 +79,7 @@ func play(ctx context.Context, acts []Action, a actor, trafficStarted func(conte
 		return out
 	}
 	partitioned := map[scenarios.ActionKind]bool{}
+	killed, paused := false, false
 	for _, x := range acts {
 		if ctx.Err() == nil {
 			if wait := time.Until(start.Add(x.At)); wait > 0 {
@@ -94,7 +95,17 @@ func play(ctx context.Context, acts []Action, a actor, trafficStarted func(conte
 			out = append(out, actionLog{Action: x, Err: "not done: the traffic had ended"})
 			continue
 		}
-		out = append(out, do(context.WithoutCancel(ctx), x, a, start, partitioned, log))
+		if (x.Do == scenarios.RestartConnector && !killed) || (x.Do == scenarios.UnpauseConnector && !paused) {
+			continue // what it ends was not done
+		}
+		l := do(context.WithoutCancel(ctx), x, a, start, partitioned, log)
+		out = append(out, l)
+		switch x.Do {
+		case scenarios.KillConnector, scenarios.RestartConnector:
+			killed = x.Do == scenarios.KillConnector && l.Err == ""
+		case scenarios.PauseConnector, scenarios.UnpauseConnector:
+			paused = x.Do == scenarios.PauseConnector && l.Err == ""
+		}
 	}
 	return out
 }
