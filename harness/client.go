@@ -102,6 +102,11 @@ func (a *admin) putFaults(ctx context.Context, base string, rules []byte) error 
 	return a.do(ctx, http.MethodPut, simBase(base)+"/_sim/faults", rules, nil)
 }
 
+// appendFaults adds rules after a simulator's rules.
+func (a *admin) appendFaults(ctx context.Context, base string, rules []byte) error {
+	return a.do(ctx, http.MethodPost, simBase(base)+"/_sim/faults", rules, nil)
+}
+
 // faults reads a simulator's rules with their counts.
 func (a *admin) faults(ctx context.Context, base string) (simRules, error) {
 	var r simRules

@@ -57,6 +57,11 @@ type Config struct {
 
 	// NewTraffic makes the POS traffic module [the xk6-pos module].
 	NewTraffic NewTraffic
+	// ConnectorCommand runs the reference connector as a child process, which embedded
+	// runs do when the scenario's actions kill or pause the connector; the environment
+	// contract is added to the command's environment [this executable's `connector`
+	// command: os.Executable() connector].
+	ConnectorCommand []string
 
 	// Stdout receives the end-of-test summary [discarded when nil].
 	Stdout io.Writer
@@ -81,6 +86,10 @@ type Config struct {
 	InterruptDrain time.Duration
 	// StockProbe is how many (item, store) pairs are probed after the drain [100].
 	StockProbe int
+	// StockSettle is how long the connector must have posted nothing (its sync status's
+	// lastPostedAt) before its stock view is probed, so that a connector refreshing its
+	// view once its backlog is empty gets to do so [2s; negative: no wait].
+	StockSettle time.Duration
 	// SampleInterval is how often the connector's backlog and the fault events are read [1s].
 	SampleInterval time.Duration
 }

@@ -8,11 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/doorbuster/doorbuster/connector"
 	ns "github.com/doorbuster/doorbuster/connector/netsuite"
+	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
 	"github.com/doorbuster/doorbuster/harness/rundir"
 	"github.com/doorbuster/doorbuster/simulator/faults"
@@ -33,6 +36,18 @@ type embeddedConfig struct {
 	// rules and latency profiles are installed there, so the connector's bootstrap sees
 	// them too).
 	simsReady func(ctx context.Context, ep Endpoints) error
+	// process, when set, runs the reference connector as a child process (for actions
+	// that kill or pause it) instead of in this process.
+	process *processConfig
+}
+
+// processConfig says how to run the reference connector as a child process.
+type processConfig struct {
+	command      []string // e.g. [/path/to/doorbuster connector]
+	dataDir      string
+	logPath      string
+	readyTimeout time.Duration
+	adm          *admin
 }
 
 // embedded is the embedded stack: both simulators and the reference connector in this
@@ -40,12 +55,52 @@ type embeddedConfig struct {
 type embedded struct {
 	ep      Endpoints
 	info    rundir.Connector
+	proc    *connectorProcess // the connector as a child process; nil when in this process
 	closers []func(ctx context.Context) error
 	once    sync.Once
 	err     error
 }
 
-var _ Stack = (*embedded)(nil)
+var (
+	_ Stack           = (*embedded)(nil)
+	_ ConnectorKiller = (*embedded)(nil)
+	_ ConnectorPauser = (*embedded)(nil)
+)
+
+// errInProcess refuses to kill or pause a connector running in the harness's process.
+var errInProcess = errors.New("the reference connector runs in this process: it cannot be killed or paused (the harness runs it as a child process for scenarios with such actions)")
+
+// KillConnector kills the child connector process (SIGKILL).
+func (e *embedded) KillConnector(ctx context.Context) error {
+	if e.proc == nil {
+		return errInProcess
+	}
+	return e.proc.KillConnector(ctx)
+}
+
+// RestartConnector starts the killed child connector again on the same data.
+func (e *embedded) RestartConnector(ctx context.Context) error {
+	if e.proc == nil {
+		return errInProcess
+	}
+	return e.proc.RestartConnector(ctx)
+}
+
+// PauseConnector freezes the child connector process (SIGSTOP).
+func (e *embedded) PauseConnector(ctx context.Context) error {
+	if e.proc == nil {
+		return errInProcess
+	}
+	return e.proc.PauseConnector(ctx)
+}
+
+// UnpauseConnector resumes the child connector process (SIGCONT).
+func (e *embedded) UnpauseConnector(ctx context.Context) error {
+	if e.proc == nil {
+		return errInProcess
+	}
+	return e.proc.UnpauseConnector(ctx)
+}
 
 func (e *embedded) Endpoints() Endpoints        { return e.ep }
 func (e *embedded) Connector() rundir.Connector { return e.info }
@@ -157,6 +212,24 @@ func startEmbedded(ctx context.Context, c embeddedConfig) (_ *embedded, err erro
 		}
 	}
 
+	bugs := make([]string, len(c.bugs))
+	for i, b := range c.bugs {
+		bugs[i] = string(b)
+	}
+	if c.process != nil {
+		proc, err := startConnectorProcess(ctx, c, nsURL, gwURL, bugs)
+		if proc != nil {
+			e.proc = proc
+			e.closers = append(e.closers, proc.stop)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("start the reference connector as a process: %w", err)
+		}
+		e.ep = Endpoints{NetSuite: nsURL, Gateway: gwURL, GatewayKey: w.Gateway.SecretKey, Connector: proc.URL()}
+		e.info = rundir.Connector{URL: e.ep.Connector, Version: c.version, Bugs: bugs, Reference: true}
+		return e, nil
+	}
+
 	dataDir, err := os.MkdirTemp("", "doorbuster-connector-")
 	if err != nil {
 		return nil, fmt.Errorf("start the reference connector: %w", err)
@@ -192,12 +265,45 @@ func startEmbedded(ctx context.Context, c embeddedConfig) (_ *embedded, err erro
 		return <-done
 	})
 
-	bugs := make([]string, len(c.bugs))
-	for i, b := range c.bugs {
-		bugs[i] = string(b)
-	}
 	e.ep = Endpoints{NetSuite: nsURL, Gateway: gwURL, GatewayKey: w.Gateway.SecretKey,
 		Connector: "http://" + ln.Addr().String()}
 	e.info = rundir.Connector{URL: e.ep.Connector, Version: c.version, Bugs: bugs, Reference: true}
 	return e, nil
+}
+
+// startConnectorProcess starts the reference connector as a child process with the
+// environment contract, its data directory and log as c.process says. On error the
+// process it returns (if any) still has to be stopped.
+func startConnectorProcess(ctx context.Context, c embeddedConfig, nsURL, gwURL string, bugs []string) (*connectorProcess, error) {
+	pc := c.process
+	if len(pc.command) == 0 {
+		return nil, errors.New("no command to run the reference connector")
+	}
+	if err := os.MkdirAll(pc.dataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(pc.logPath), 0o755); err != nil {
+		return nil, err
+	}
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	cr := c.world.Credentials
+	env := map[string]string{
+		contract.EnvNetSuiteBaseURL: nsURL, contract.EnvNetSuiteAccountID: cr.AccountID,
+		contract.EnvNetSuiteConsumerKey: cr.ConsumerKey, contract.EnvNetSuiteConsumerSecret: cr.ConsumerSecret,
+		contract.EnvNetSuiteTokenID: cr.TokenID, contract.EnvNetSuiteTokenSecret: cr.TokenSecret,
+		contract.EnvGatewayBaseURL: gwURL, contract.EnvGatewayAPIKey: c.world.Gateway.SecretKey,
+		contract.EnvConnectorListen: addr, contract.EnvConnectorDataDir: pc.dataDir,
+	}
+	if len(bugs) > 0 {
+		env[connector.EnvBugs] = strings.Join(bugs, ",")
+	}
+	if c.workers > 0 {
+		env[connector.EnvConcurrency] = fmt.Sprint(c.workers)
+	}
+	p := &connectorProcess{command: pc.command, env: childEnv(env), addr: addr, logPath: pc.logPath,
+		adm: pc.adm, log: c.log, readyTimeout: pc.readyTimeout}
+	return p, p.start(ctx)
 }

@@ -5,14 +5,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -346,6 +349,16 @@ func TestRunSetupErrors(t *testing.T) {
 			want: []string{"--netsuite-url"},
 		},
 		{
+			// url mode cannot kill a connector the harness did not start.
+			name: "kill in url mode",
+			cfg: func(t *testing.T) Config {
+				body := statusScenario + "actions:\n  - {at: 1s, do: kill-connector, duration: 500ms}\n"
+				return Config{ScenarioPath: writeScenario(t, "k.yaml", body), ConnectorURL: "http://127.0.0.1:1",
+					NetSuiteURL: "http://127.0.0.1:1", GatewayURL: "http://127.0.0.1:1"}
+			},
+			want: []string{"k.yaml", "actions[0] (kill-connector at 1s)", "--connector-url", "cannot kill"},
+		},
+		{
 			name: "bugs in url mode",
 			cfg: func(t *testing.T) Config {
 				return Config{ScenarioPath: writeScenario(t, "s.yaml", statusScenario), ConnectorURL: "http://127.0.0.1:1", Bugs: []string{"sync-date"}}
@@ -426,11 +439,50 @@ scenarios:
 	if _, err := faultRules(f); err == nil || !strings.Contains(err.Error(), "reserved") {
 		t.Errorf("err = %v, want the reserved prefix refused", err)
 	}
+	f.Faults[0].Name = "action.partition-netsuite.0"
+	if _, err := faultRules(f); err == nil || !strings.Contains(err.Error(), "partitions of the scenario's actions") {
+		t.Errorf("err = %v, want the reserved prefix refused", err)
+	}
 }
+
+// binDir holds the doorbuster binary the tests build (see connectorCommand).
+var binDir string
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
-	os.Exit(m.Run())
+	d, err := os.MkdirTemp("", "harness-test-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+// buildDoorbuster builds the doorbuster command once per test binary.
+var buildDoorbuster = sync.OnceValues(func() (string, error) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	out := filepath.Join(binDir, "doorbuster")
+	cmd := exec.Command(goTool, "build", "-o", out, "github.com/doorbuster/doorbuster/cmd/doorbuster")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/doorbuster: %v\n%s", err, b)
+	}
+	return out, nil
+})
+
+// connectorCommand is the command that runs the reference connector as a process:
+// `doorbuster connector` of a freshly built doorbuster.
+func connectorCommand(t *testing.T) []string {
+	t.Helper()
+	bin, err := buildDoorbuster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{bin, "connector"}
 }
 
 // TestPOSOptionsCoverEveryScenarioKey sets every flow option a scenario file can hold

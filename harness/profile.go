@@ -87,6 +87,9 @@ func faultRules(f *scenarios.File) (map[string][]byte, error) {
 		if strings.HasPrefix(r.Name, ProfileRulePrefix) {
 			return nil, fmt.Errorf("faults[%d]: rule name %q: the prefix %q is reserved for the latency profiles' rules", i, r.Name, ProfileRulePrefix)
 		}
+		if strings.HasPrefix(r.Name, ActionRulePrefix) {
+			return nil, fmt.Errorf("faults[%d]: rule name %q: the prefix %q is reserved for the partitions of the scenario's actions", i, r.Name, ActionRulePrefix)
+		}
 		if _, ok := lists[r.Target]; !ok {
 			return nil, fmt.Errorf("faults[%d] (%s): unknown target %q", i, r.Name, r.Target)
 		}

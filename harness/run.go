@@ -30,6 +30,7 @@ const (
 	DefaultReadyTimeout     = 2 * time.Minute
 	DefaultInterruptDrain   = 10 * time.Second
 	DefaultStockProbe       = 100
+	DefaultStockSettle      = 2 * time.Second
 	DefaultSampleInterval   = time.Second
 	DefaultProgressInterval = 5 * time.Second
 )
@@ -57,6 +58,7 @@ type run struct {
 	traffic Traffic
 	mon     *monitor
 	eng     *loadgen.Engine
+	player  *player // the scenario's actions; nil without any
 
 	trafficClosed bool
 }
@@ -72,6 +74,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	cfg.ReadyTimeout = cmpOr(cfg.ReadyTimeout, DefaultReadyTimeout)
 	cfg.InterruptDrain = cmpOr(cfg.InterruptDrain, DefaultInterruptDrain)
 	cfg.StockProbe = cmpOr(cfg.StockProbe, DefaultStockProbe)
+	cfg.StockSettle = cmpOr(cfg.StockSettle, DefaultStockSettle)
 	cfg.SampleInterval = cmpOr(cfg.SampleInterval, DefaultSampleInterval)
 	cfg.ProgressInterval = cmpOr(cfg.ProgressInterval, DefaultProgressInterval)
 	if cfg.Stdout == nil {
@@ -125,6 +128,9 @@ func (r *run) teardown(ctx context.Context) {
 	}
 	if r.mon != nil {
 		r.mon.finishQuietly()
+	}
+	if r.player != nil {
+		r.player.stop()
 	}
 	r.closeTraffic()
 	if r.stack != nil {
@@ -192,6 +198,9 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 
 	rules, err := faultRules(r.file)
 	if err != nil {
+		return fail(setupErr(err, "%s", cfg.ScenarioPath))
+	}
+	if err := checkActionsFor(r.file, cfg.Mode()); err != nil {
 		return fail(setupErr(err, "%s", cfg.ScenarioPath))
 	}
 	src := "generated"
@@ -273,6 +282,18 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	started := time.Now().UTC()
 	r.meta.TrafficStartedAt = &started
 	r.phase.Store("traffic")
+	if len(r.file.Actions) > 0 {
+		p := newPlayer(r.file, r.stack, r.adm, sims, r.log, r.note, cfg.ReadyTimeout+30*time.Second)
+		r.player = p
+		p.play(ctx, started)
+		go func() {
+			select {
+			case <-cfg.Abort:
+				p.halt()
+			case <-p.done:
+			}
+		}()
+	}
 	runDone := make(chan struct{})
 	go func() {
 		select {
@@ -321,6 +342,13 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	}
 	r.note("traffic ended; draining the connector's backlog (up to %s)", scenarios.Duration(drainTimeout))
 	dctx, cancel := r.abortable(context.WithoutCancel(ctx), drainTimeout)
+	if r.player != nil {
+		// The connector comes back (restart, unpause, heal) before the registers upload
+		// what they hold and the backlog is judged.
+		if err := r.player.wait(dctx); err != nil {
+			r.log.Warn("the scenario's actions did not finish within the drain timeout", "err", err)
+		}
+	}
 	if err := r.traffic.Flush(dctx); err != nil && dctx.Err() == nil {
 		r.log.Warn("uploading what the registers still hold", "err", err)
 	}
@@ -341,6 +369,9 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	}
 	r.phase.Store("probing stock")
 	pctx, cancel := r.abortable(context.WithoutCancel(ctx), probeTimeout)
+	if !out.DrainTimedOut {
+		r.settle(pctx, ep.Connector)
+	}
 	if err := r.traffic.ProbeStock(pctx, cfg.StockProbe); err != nil {
 		r.log.Warn("probing the connector's stock view", "err", err)
 	}
@@ -380,6 +411,16 @@ func (r *run) do(ctx context.Context) (*Outcome, error) {
 	}
 	if err := rundir.WriteJSON(filepath.Join(r.dir, rundir.BacklogFile), r.mon.backlog()); err != nil {
 		errs = append(errs, err)
+	}
+	if r.player != nil {
+		r.player.stop()
+		if err := rundir.WriteJSON(filepath.Join(r.dir, rundir.ActionsFile), r.player.result()); err != nil {
+			errs = append(errs, err)
+		}
+		if failed := r.player.failures(); len(failed) > 0 {
+			// The run did not do what the scenario asked: no verdict on the connector.
+			r.meta.Error = "the scenario's actions failed: " + strings.Join(failed, "; ")
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(err)
@@ -568,9 +609,23 @@ func (r *run) startStack(ctx context.Context, rules map[string][]byte) error {
 	simsReady := func(ctx context.Context, ep Endpoints) error { return r.prepareSims(ctx, ep, rules) }
 	switch cfg.Mode() {
 	case rundir.ModeEmbedded:
-		st, err := startEmbedded(ctx, embeddedConfig{world: r.world, seed: r.file.Seed,
+		ec := embeddedConfig{world: r.world, seed: r.file.Seed,
 			concurrencyLimit: r.file.Resolved().NetSuite.ConcurrencyLimit, workers: concurrency,
-			bugs: bugs, version: cfg.Version, log: r.log, simsReady: simsReady})
+			bugs: bugs, version: cfg.Version, log: r.log, simsReady: simsReady}
+		if needsProcess(r.file) {
+			command := cfg.ConnectorCommand
+			if len(command) == 0 {
+				exe, err := os.Executable()
+				if err != nil {
+					return setupErr(err, "find this executable to run the reference connector as a process")
+				}
+				command = []string{exe, "connector"}
+			}
+			ec.process = &processConfig{command: command, dataDir: filepath.Join(r.dir, rundir.ConnectorDataDir),
+				logPath: filepath.Join(r.dir, rundir.ConnectorLogFile), readyTimeout: cfg.ReadyTimeout, adm: r.adm}
+			r.note("the scenario kills or pauses the connector: the reference connector runs as a child process (%s)", rundir.ConnectorLogFile)
+		}
+		st, err := startEmbedded(ctx, ec)
 		if err != nil {
 			return setupErr(err, "")
 		}
@@ -616,6 +671,9 @@ func (r *run) startStack(ctx context.Context, rules map[string][]byte) error {
 	u := strings.TrimRight(r.stack.Endpoints().Connector, "/") + contract.PathReady
 	if err := r.adm.waitReady(ctx, "the connector", u, cfg.ReadyTimeout); err != nil {
 		return setupErr(err, "")
+	}
+	if err := checkStackAbilities(r.file, r.stack); err != nil {
+		return setupErr(err, "%s", cfg.ScenarioPath)
 	}
 	return nil
 }
@@ -676,6 +734,29 @@ func (r *run) drain(ctx context.Context, connectorURL string, poll time.Duration
 			return time.Time{}, last, lastErr
 		case <-time.After(poll):
 		}
+	}
+}
+
+// settle waits until the connector has posted nothing for Config.StockSettle (its sync
+// status's lastPostedAt), or ctx ends.
+func (r *run) settle(ctx context.Context, connectorURL string) {
+	if r.cfg.StockSettle <= 0 {
+		return
+	}
+	st, err := r.adm.syncStatus(ctx, connectorURL)
+	if err != nil || st.LastPostedAt == nil {
+		return
+	}
+	wait := r.cfg.StockSettle - time.Since(*st.LastPostedAt)
+	if wait <= 0 {
+		return
+	}
+	r.note("waiting %s for the connector's stock view to settle after its last posting", wait.Round(time.Millisecond))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

@@ -75,3 +75,10 @@ type Partitioner interface {
 	PartitionConnector(ctx context.Context, from string) error
 	Heal(ctx context.Context) error
 }
+
+// ConnectorPauser is an optional ability of a Stack: freeze the connector (SIGSTOP,
+// docker pause) and let it run on. The names are those of compose.World.
+type ConnectorPauser interface {
+	PauseConnector(ctx context.Context) error
+	UnpauseConnector(ctx context.Context) error
+}

@@ -33,7 +33,9 @@ type Input struct {
 	Result     *loadgen.Result
 	Invariants *invariants.Report
 	Faults     *rundir.Faults
-	Backlog    []rundir.BacklogSample
+	// Actions is actions.json: nil when the run had no actions.
+	Actions *rundir.Actions
+	Backlog []rundir.BacklogSample
 	// Stores are the per-location tallies of journal.db (nil without a journal).
 	Stores []Store
 	// SyncSamples are the sync latency samples (Options.SyncSamples, or read from
@@ -83,6 +85,11 @@ func Load(ctx context.Context, dir string, opts Options) (*Input, error) {
 		missing(rundir.FaultsFile, err)
 	} else {
 		in.Faults = f
+	}
+	if a, err := rundir.LoadActions(dir); err == nil {
+		in.Actions = a
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		missing(rundir.ActionsFile, err)
 	}
 	if b, err := rundir.LoadBacklog(dir); err != nil {
 		missing(rundir.BacklogFile, err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -449,5 +450,43 @@ func TestWriteSample(t *testing.T) {
 	}
 	if err := os.WriteFile(os.Getenv("REPORTS_SAMPLE"), b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestActionWindows: the spans the scenario's actions impaired the system (actions.json)
+// are fault windows, one still open ending with the run; without actions.json nothing
+// is missing.
+func TestActionWindows(t *testing.T) {
+	dir := fixtureRun(t)
+	in, err := Load(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Actions != nil || slices.ContainsFunc(in.Missing, func(m Missing) bool { return m.File == rundir.ActionsFile }) {
+		t.Fatalf("a run without actions: %+v, missing %+v", in.Actions, in.Missing)
+	}
+	start := in.Run.TrafficStartedAt.Add(2 * time.Second)
+	end := start.Add(3 * time.Second)
+	acts := rundir.Actions{Version: rundir.Version, TrafficStartedAt: *in.Run.TrafficStartedAt, Windows: []rundir.ActionWindow{
+		{Kind: "connector-killed", Target: "connector", Start: start, End: &end},
+		{Kind: "partition", Target: "netsuite", Start: end},
+	}}
+	if err := rundir.WriteJSON(filepath.Join(dir, rundir.ActionsFile), acts); err != nil {
+		t.Fatal(err)
+	}
+	in, err = Load(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(in, generatedAt, "test")
+	var got []FaultWindow
+	for _, w := range s.Faults.Windows {
+		if strings.HasPrefix(w.Rule, "action: ") {
+			got = append(got, w)
+		}
+	}
+	if len(got) != 2 || got[0].Rule != "action: connector-killed" || !got[0].End.Equal(end) ||
+		got[1].Target != "netsuite" || !got[1].End.Equal(*in.Run.EndedAt) {
+		t.Errorf("action windows %+v", got)
 	}
 }

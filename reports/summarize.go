@@ -81,6 +81,12 @@ func Summarize(in *Input, generatedAt time.Time, generator string) *Summary {
 		n := s.Faults.Injected
 		s.KPIs.FaultsInjected = &n
 	}
+	if in.Actions != nil {
+		if s.Faults == nil {
+			s.Faults = &Faults{Rules: []FaultRule{}, Windows: []FaultWindow{}}
+		}
+		actionWindows(s.Faults, in.Actions, in.Run)
+	}
 	s.Verdict = verdict(in, s)
 	return s
 }
@@ -323,7 +329,12 @@ func faultWindows(events []rundir.FaultEvent) []FaultWindow {
 			out = append(out, *cur)
 		}
 	}
-	slices.SortFunc(out, func(a, b FaultWindow) int {
+	sortWindows(out)
+	return out
+}
+
+func sortWindows(ws []FaultWindow) {
+	slices.SortFunc(ws, func(a, b FaultWindow) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}
@@ -332,7 +343,24 @@ func faultWindows(events []rundir.FaultEvent) []FaultWindow {
 		}
 		return strings.Compare(a.Rule, b.Rule)
 	})
-	return out
+}
+
+// actionWindows adds the spans the scenario's actions impaired the system (actions.json)
+// to the fault windows, as rule "action: <kind>" (connector-killed, connector-paused,
+// partition); a window still open at the end of the run ends with it.
+func actionWindows(f *Faults, a *rundir.Actions, run *rundir.Run) {
+	for _, w := range a.Windows {
+		end := w.Start.Add(time.Second)
+		switch {
+		case w.End != nil:
+			end = *w.End
+		case run != nil && run.EndedAt != nil:
+			end = *run.EndedAt
+		}
+		f.Windows = append(f.Windows, FaultWindow{Rule: "action: " + w.Kind, Target: w.Target, Effect: w.Kind,
+			Start: w.Start.UTC(), End: end.UTC(), Events: 1})
+	}
+	sortWindows(f.Windows)
 }
 
 // verdict decides the run's status (see Status for the order when several apply); every

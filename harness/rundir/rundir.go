@@ -11,6 +11,9 @@
 //	  faults.json        Faults: the rules of both simulators with their counts, and the events
 //	  metrics.json       the engine's loadgen.Result (HDR histograms, time series)
 //	  backlog.json       []BacklogSample: the connector's sync status, once a second
+//	  actions.json       Actions: what was done to the system under test (scenario actions), if any
+//	  connector/         the reference connector as a child process (runs with kill or pause
+//	                     actions): data/ its data directory, connector.log its output
 //
 // The package depends only on the engine (for metrics.json), so that the checker and the
 // reports can read a run without importing the harness.
@@ -39,6 +42,11 @@ const (
 	FaultsFile        = "faults.json"
 	MetricsFile       = "metrics.json"
 	BacklogFile       = "backlog.json"
+	ActionsFile       = "actions.json"
+	// ConnectorDataDir and ConnectorLogFile are the child connector process's data
+	// directory and output.
+	ConnectorDataDir = "connector/data"
+	ConnectorLogFile = "connector/connector.log"
 )
 
 // Version is the version of run.json and faults.json this package writes.
@@ -149,6 +157,58 @@ type FaultEvent struct {
 	Path   string    `json:"path"`
 }
 
+// Actions is actions.json: what the harness did to the system under test during the
+// run — the scenario's actions (kill, restart, pause, unpause the connector, partition
+// it from a simulator, heal) — and the spans they impaired it.
+type Actions struct {
+	Version int `json:"version"`
+	// TrafficStartedAt is when the traffic started: the actions' times count from it.
+	TrafficStartedAt time.Time `json:"trafficStartedAt"`
+	// Steps are the scenario's actions and the ends of those with a duration, in the
+	// order they were due.
+	Steps []ActionStep `json:"steps"`
+	// Windows are the spans the connector was killed, paused or cut off, by start.
+	Windows []ActionWindow `json:"windows"`
+}
+
+// How an action step was done.
+const (
+	ActionBySignal    = "signal"     // a signal to the child connector process (SIGKILL, SIGSTOP, SIGCONT), or its start
+	ActionByContainer = "container"  // the container orchestration (kill, start, pause, network disconnect)
+	ActionByFaultRule = "fault-rule" // an outage rule of the simulator (a partition without containers)
+)
+
+// ActionStep is one action done (or not).
+type ActionStep struct {
+	// Do is the action: kill-connector, restart-connector, pause-connector,
+	// unpause-connector, partition-netsuite, partition-gateway or heal.
+	Do string `json:"do"`
+	// Action is the index of the scenario's action; Undo marks the end of its duration.
+	Action int  `json:"action"`
+	Undo   bool `json:"undo,omitempty"`
+	// AtMs is when it was due, in milliseconds after TrafficStartedAt.
+	AtMs float64 `json:"atMs"`
+	// Time is when it was done; nil when it was not (Error says why).
+	Time *time.Time `json:"time,omitempty"`
+	// How is ActionBySignal, ActionByContainer or ActionByFaultRule.
+	How string `json:"how,omitempty"`
+	// Rule names the fault rule of a partition done by a fault rule (its window in the
+	// rule is the partition's).
+	Rule  string `json:"rule,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// ActionWindow is a span the system under test was impaired by actions.
+type ActionWindow struct {
+	// Kind is connector-killed, connector-paused or partition.
+	Kind string `json:"kind"`
+	// Target is what was impaired: connector, or the simulator cut off (netsuite, gateway).
+	Target string    `json:"target"`
+	Start  time.Time `json:"start"`
+	// End is nil when the window was still open when the run ended.
+	End *time.Time `json:"end,omitempty"`
+}
+
 // BacklogSample is one reading of the connector's sync status.
 type BacklogSample struct {
 	Time         time.Time `json:"time"`
@@ -249,6 +309,19 @@ func LoadBacklog(dir string) ([]BacklogSample, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// LoadActions reads actions.json of the run directory dir (a run without actions has
+// none: the error then wraps fs.ErrNotExist).
+func LoadActions(dir string) (*Actions, error) {
+	var a Actions
+	if err := readJSON(dir, ActionsFile, &a); err != nil {
+		return nil, err
+	}
+	if a.Version != Version {
+		return nil, fmt.Errorf("%s: version %d, this Doorbuster reads version %d", filepath.Join(dir, ActionsFile), a.Version, Version)
+	}
+	return &a, nil
 }
 
 // LoadMetrics reads metrics.json of the run directory dir: the engine's Result, with its
