@@ -211,3 +211,42 @@ func TestREADMEDocumentsEveryBug(t *testing.T) {
 		}
 	}
 }
+
+// A return whose sale is still in this connector's outbox waits for it however long
+// NetSuite is down: it is never posted before its sale (which NetSuite would refuse,
+// dead-lettering the return) just because DependencyWait ran out during an outage.
+func TestReturnWaitsForItsPendingSaleThroughAnOutage(t *testing.T) {
+	h := startHarness(t, func(c *Config) { c.DependencyWait = 100 * time.Millisecond })
+	var mu sync.Mutex
+	down := true
+	h.ns.setFail(func(m, p string) (int, string, http.Header) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down && strings.HasPrefix(p, "record/") {
+			return 503, "", nil
+		}
+		return 0, "", nil
+	})
+	// The sale is last in its register's backlog; the return is alone on its register.
+	for i := range 8 {
+		h.submit(cardSale(fmt.Sprintf("OW-%d", i), "R1", day.Add(time.Duration(i)*time.Second), line("SKU-B", 1, 99, 0, "")))
+	}
+	h.submit(cardSale("OW-S", "R1", day.Add(time.Minute), line("SKU-A", 1, 1000, 86, "CA-SF")))
+	h.submit(cardReturn("OW-R", "R2", "OW-S", day.Add(time.Hour), line("SKU-A", 1, 1000, 86, "CA-SF")))
+	time.Sleep(300 * time.Millisecond) // the outage outlasts DependencyWait
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	if st := h.drained(); st.Posted != 10 || st.DeadLettered != 0 {
+		t.Fatalf("status %+v; return: %+v", st, h.status("OW-R"))
+	}
+	var order []string
+	for _, w := range h.ns.writes() {
+		if strings.Contains(w, "OW-S") || strings.Contains(w, "OW-R") {
+			order = append(order, w)
+		}
+	}
+	if n := len(order); n == 0 || order[n-1] != "PUT cashRefund/eid:OW-R" {
+		t.Errorf("writes %v, want the refund last", order)
+	}
+}

@@ -55,9 +55,11 @@ type Config struct {
 	RefreshInterval time.Duration // item/stock cache refresh through SuiteQL
 	RetryBase       time.Duration // first backoff ceiling; doubles per attempt (full jitter)
 	RetryMax        time.Duration // backoff ceiling
-	// DependencyWait bounds how long a return or exchange waits for its original sale
-	// to be posted (or to arrive at all) before it is posted anyway, so that NetSuite
-	// decides. An original that was dead-lettered dead-letters its returns at once.
+	// DependencyWait bounds how long a return or exchange waits for an original sale
+	// this connector has not seen (still in an offline register's queue, or sold before
+	// the connector) before it is posted anyway, so that NetSuite decides. An original
+	// that is pending here is waited for until it is posted, however long NetSuite is
+	// down; one that was dead-lettered dead-letters its returns at once.
 	DependencyWait time.Duration
 	Seed           int64            // seeds the backoff jitter; 0 picks one
 	Clock          func() time.Time // nil: time.Now

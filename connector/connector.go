@@ -116,7 +116,7 @@ func New(cfg Config) (*Connector, error) {
 			return nil, fmt.Errorf("connector: %w", err)
 		}
 	}
-	c.sched = newScheduler(cfg.Clock, cfg.DependencyWait)
+	c.sched = newScheduler(cfg.Clock)
 	c.backoff = newBackoff(cfg.RetryBase, cfg.RetryMax, cfg.Seed)
 	c.metrics = newMetrics(func() (float64, float64) {
 		open, inFlight := c.sched.counts()
@@ -404,14 +404,18 @@ func (c *Connector) process(ctx context.Context, j *job) {
 		d := c.backoff.delay(j.attempts, v.retryAfter)
 		c.metrics.retries.WithLabelValues(v.cause).Inc()
 		c.log.Debug("post failed, retrying", "tx", j.id, "attempt", j.attempts, "cause", v.cause, "in", d, "err", err)
-		c.sched.retry(j, now.Add(d))
+		c.sched.retry(j, c.cfg.Clock().Add(d)) // from the failure, so a Retry-After counts from the reply
 		return
 	}
 	c.deadLetter(ctx, j, deadLetterReason(err))
 }
 
 // dependency resolves a return's or exchange's original sale. wait means "look again
-// shortly"; a non-empty reason dead-letters the transaction.
+// shortly"; a non-empty reason dead-letters the transaction. An original this connector
+// never saw is waited for at most DependencyWait after acceptance (it may be in an
+// offline register's queue, or have been sold before the connector); one pending here
+// is waited for until it is posted (the scheduler parks the register meanwhile), unless
+// the scheduler forced the transaction out to break a wait cycle.
 func (c *Connector) dependency(ctx context.Context, j *job, tx *contract.Transaction, now time.Time) (o original, wait bool, reason string) {
 	id := tx.OriginalTransactionID
 	if id == "" || tx.Type == contract.Sale {
@@ -427,7 +431,7 @@ func (c *Connector) dependency(ctx context.Context, j *job, tx *contract.Transac
 		return o, true, ""
 	case rec.State == outbox.DeadLettered:
 		return o, false, fmt.Sprintf("original transaction %s was dead-lettered, so this %s cannot be linked to it: %s", id, tx.Type, rec.Error)
-	case rec.State == outbox.Pending && patient:
+	case rec.State == outbox.Pending && !j.forced:
 		return o, true, ""
 	}
 	var otx contract.Transaction

@@ -134,9 +134,19 @@ func TestInvalidTransactionsAreRefused(t *testing.T) {
 
 func TestPerRegisterOrder(t *testing.T) {
 	h := startHarness(t, func(c *Config) { c.Concurrency = 4 })
-	// Block posting until everything is accepted, so the order is the connector's choice.
+	// Each register's first sale is held at NetSuite; the rest arrive meanwhile, out of
+	// order, so the posting order behind it is the connector's choice.
 	release := make(chan struct{})
-	h.ns.setFail(func(m, p string) (int, string, http.Header) { <-release; return 0, "", nil })
+	h.ns.setFail(func(m, p string) (int, string, http.Header) {
+		if strings.HasPrefix(p, "record/") {
+			<-release
+		}
+		return 0, "", nil
+	})
+	for _, reg := range []string{"A", "B"} {
+		h.submit(cardSale(reg+"-first", "R"+reg, day.Add(-time.Hour), line("SKU-B", 1, 99, 0, "")))
+	}
+	h.waitFor("both first sales in flight", func() bool { return h.c.Status().InFlight == 2 })
 	var batch contract.Batch
 	for i, off := range []int{3, 1, 2, 0} {
 		batch.Transactions = append(batch.Transactions, cardSale(fmt.Sprintf("A-%d", i), "RA", day.Add(time.Duration(off)*time.Minute), line("SKU-B", 1, 99, 0, "")))
@@ -157,7 +167,7 @@ func TestPerRegisterOrder(t *testing.T) {
 		}
 	}
 	// occurredAt offsets 3,1,2,0 for ids 0..3 → order 3,1,2,0.
-	if fmt.Sprint(a) != "[A-3 A-1 A-2 A-0]" || fmt.Sprint(bb) != "[B-3 B-1 B-2 B-0]" {
+	if fmt.Sprint(a) != "[A-first A-3 A-1 A-2 A-0]" || fmt.Sprint(bb) != "[B-first B-3 B-1 B-2 B-0]" {
 		t.Errorf("posting order A %v, B %v", a, bb)
 	}
 }

@@ -185,6 +185,14 @@ func (f *fakeNetSuite) record(w http.ResponseWriter, r *http.Request, rest strin
 		io.WriteString(w, `{"status":400,"o:errorDetails":[{"detail":"Please enter value(s) for: Company Name (or First Name / Last Name).","o:errorCode":"USER_ERROR","o:errorPath":"companyName"}]}`)
 		return
 	}
+	// As NetSuite, a refund's createdFrom must name an existing cash sale.
+	if from, ok := b["createdFrom"].(map[string]any); ok && strings.HasPrefix(rest, "cashRefund") {
+		if eid, _ := from["externalId"].(string); eid != "" && f.records["cashSale/eid:"+eid] == nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"status":400,"o:errorDetails":[{"detail":"Invalid createdFrom reference key %s.","o:errorCode":"INVALID_KEY_OR_REF","o:errorPath":"createdFrom"}]}`, eid)
+			return
+		}
+	}
 	var key string
 	switch r.Method {
 	case http.MethodPut:

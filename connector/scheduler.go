@@ -3,6 +3,7 @@ package connector
 import (
 	"container/heap"
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -19,6 +20,8 @@ type job struct {
 	attempts   int          // failed attempts so far (this process)
 	stock      []stockDelta // what accepting it did to the local stock view
 	authErrors int
+	// forced: handed out while its original is still open, to break a wait cycle.
+	forced bool
 }
 
 // regQueue is one register's open transactions in posting order.
@@ -51,12 +54,15 @@ func (h *entryHeap) Pop() any {
 
 // scheduler hands out one transaction per register at a time, in occurredAt order, to
 // whichever worker asks; a register's next transaction waits until the previous one is
-// posted or dead-lettered. A transaction whose original is still open waits for it (at
-// most DependencyWait after it was accepted). Different registers run in parallel.
+// posted or dead-lettered. A transaction whose original is still open (pending or in
+// flight here) waits for it to be posted or dead-lettered, however long that takes —
+// NetSuite would refuse a refund of a sale it does not have yet — unless the wait would
+// be a cycle (registers whose heads wait on each other's later transactions, possible
+// only with register clocks far apart), which is broken by handing the head out.
+// Different registers run in parallel.
 type scheduler struct {
 	mu       sync.Mutex
 	now      func() time.Time
-	depWait  time.Duration
 	regs     map[string]*regQueue
 	open     map[string]*job
 	heap     entryHeap
@@ -66,9 +72,9 @@ type scheduler struct {
 	idle     chan struct{} // signalled when the last open transaction finishes
 }
 
-func newScheduler(now func() time.Time, depWait time.Duration) *scheduler {
+func newScheduler(now func() time.Time) *scheduler {
 	return &scheduler{
-		now: now, depWait: depWait,
+		now:  now,
 		regs: map[string]*regQueue{}, open: map[string]*job{}, waiters: map[string][]*regQueue{},
 		changed: make(chan struct{}), idle: make(chan struct{}, 1),
 	}
@@ -148,16 +154,17 @@ func (s *scheduler) next(ctx context.Context) (*job, error) {
 			heap.Pop(&s.heap)
 			reg := top.reg
 			head := reg.jobs[0]
-			if head.original != "" {
-				if _, waiting := s.open[head.original]; waiting && head.original != head.id {
-					deadline := head.accepted.Add(s.depWait)
-					if now.Before(deadline) {
+			head.forced = false
+			if orig, waiting := s.open[head.original]; waiting && head.original != head.id {
+				if !s.cycle(reg, orig) {
+					// Parked until the original finishes (finish reschedules the register).
+					if !slices.Contains(s.waiters[head.original], reg) {
 						s.waiters[head.original] = append(s.waiters[head.original], reg)
-						reg.gen++
-						heap.Push(&s.heap, entry{at: deadline, reg: reg, gen: reg.gen})
-						continue
 					}
+					reg.gen++
+					continue
 				}
+				head.forced = true
 			}
 			reg.busy = true
 			s.inFlight++
@@ -185,6 +192,30 @@ func (s *scheduler) next(ctx context.Context) (*job, error) {
 			timer.Stop()
 		}
 	}
+}
+
+// cycle (mu held) reports whether reg's head waiting for the open transaction o would
+// wait, through the heads of other registers, for reg itself. It follows what blocks o:
+// the head of o's register, and that head's own original, and so on.
+func (s *scheduler) cycle(reg *regQueue, o *job) bool {
+	for range len(s.regs) + 1 {
+		r := s.regs[o.register]
+		switch {
+		case r == nil || len(r.jobs) == 0:
+			return false
+		case r == reg:
+			return true // o is behind reg's head
+		case r.busy || r.jobs[0] == o:
+			return false // o's register is making progress, or o is next
+		}
+		h := r.jobs[0]
+		next, ok := s.open[h.original]
+		if !ok || h.original == h.id {
+			return false // that head does not wait: it will be posted
+		}
+		o = next
+	}
+	return false
 }
 
 // finish ends a handed-out transaction for good (posted or dead-lettered).
