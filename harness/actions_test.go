@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doorbuster/doorbuster/connector"
+	"github.com/doorbuster/doorbuster/fixtures"
 	"github.com/doorbuster/doorbuster/harness/rundir"
 	"github.com/doorbuster/doorbuster/invariants"
 	"github.com/doorbuster/doorbuster/reports"
@@ -294,4 +296,36 @@ func TestPlayerRecoversAtOnce(t *testing.T) {
 	if took := time.Since(start); took > time.Second || !slices.Equal(fa.calls, []string{"kill", "restart"}) {
 		t.Errorf("calls %v after %s", fa.calls, took)
 	}
+}
+
+// TestConnectorProcessGetsBugs: the child connector gets the environment contract and
+// the bug switches (CONNECTOR_BUGS), and stops when the stack closes.
+func TestConnectorProcessGetsBugs(t *testing.T) {
+	w, err := fixtures.Generate(3, fixtures.Small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := connectorCommand(t)
+	st, err := startEmbedded(context.Background(), embeddedConfig{world: w, seed: 3, concurrencyLimit: 15,
+		bugs: []connector.Bug{"sync-date"}, log: slog.New(slog.DiscardHandler),
+		process: &processConfig{command: cmd, dataDir: filepath.Join(dir, "data"),
+			logPath: filepath.Join(dir, "connector.log"), readyTimeout: 30 * time.Second, adm: newAdmin()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.proc == nil || !st.Connector().Reference || !slices.Equal(st.Connector().Bugs, []string{"sync-date"}) {
+		t.Errorf("stack %+v", st.Connector())
+	}
+	if err := st.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "connector.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "bugs=[sync-date]") || !strings.Contains(string(log), "exited: exit status 0") {
+		t.Errorf("connector log:\n%s", log)
+	}
+	portsClosed(t, st.Endpoints().Connector)
 }
