@@ -82,3 +82,21 @@ func TestContractValuesAndMoney(t *testing.T) {
 		t.Errorf("transaction states %v", states)
 	}
 }
+
+// The environment contract's names are fixed: a user's connector image reads them.
+func TestEnvironmentContractNames(t *testing.T) {
+	for got, want := range map[string]string{
+		EnvNetSuiteBaseURL: "NETSUITE_BASE_URL", EnvNetSuiteAccountID: "NETSUITE_ACCOUNT_ID",
+		EnvNetSuiteConsumerKey: "NETSUITE_CONSUMER_KEY", EnvNetSuiteConsumerSecret: "NETSUITE_CONSUMER_SECRET",
+		EnvNetSuiteTokenID: "NETSUITE_TOKEN_ID", EnvNetSuiteTokenSecret: "NETSUITE_TOKEN_SECRET",
+		EnvGatewayBaseURL: "GATEWAY_BASE_URL", EnvGatewayAPIKey: "GATEWAY_API_KEY",
+		EnvConnectorListen: "CONNECTOR_LISTEN", EnvConnectorDataDir: "CONNECTOR_DATA_DIR",
+	} {
+		if got != want {
+			t.Errorf("%s, want %s", got, want)
+		}
+		if !strings.Contains(string(OpenAPI()), want) {
+			t.Errorf("openapi.yaml does not name %s", want)
+		}
+	}
+}
