@@ -482,6 +482,9 @@ func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 			t.Errorf("%s: %d %.200s", c.path, code, b)
 		}
 	}
+	if code, b := h.do("GET", "/openapi.yaml", nil); code != 200 || string(b) != string(contract.OpenAPI()) {
+		t.Errorf("/openapi.yaml is not the contract's document (%d, %d bytes)", code, len(b))
+	}
 	// NetSuite down: not ready.
 	h.ns.srv.Close()
 	h.c.reach.seen.Store(0)
