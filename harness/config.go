@@ -51,8 +51,11 @@ type Config struct {
 	// ConnectorImage selects image mode: the connector runs from this container image,
 	// started by Containers.
 	ConnectorImage string
-	// Containers starts the container stack in image mode; nil: image mode is not
-	// available.
+	// SimImage is the Doorbuster image the simulators run in image mode; "" builds one
+	// from this repository. ConnectorImage equal to SimImage runs its reference connector.
+	SimImage string
+	// Containers starts the container stack in image mode [Containers{SimImage,
+	// Version}: package compose, on the local Docker engine].
 	Containers ContainerStarter
 
 	// NewTraffic makes the POS traffic module [the xk6-pos module].
@@ -117,6 +120,9 @@ func (c *Config) check() error {
 	}
 	if c.TrafficDuration < 0 {
 		return errors.New("the traffic duration must be positive")
+	}
+	if c.SimImage != "" && c.ConnectorImage == "" {
+		return errors.New("--sim-image is for image mode: give --connector-image too")
 	}
 	if c.Mode() != rundir.ModeURL && (c.NetSuiteURL != "" || c.GatewayURL != "" || c.EnvFile != "") {
 		return errors.New("--netsuite-url, --gateway-url and --env-file are for url mode: give --connector-url too")

@@ -326,11 +326,33 @@ func TestRunSetupErrors(t *testing.T) {
 			want: []string{"no-such-bug"},
 		},
 		{
-			name: "image mode without containers",
+			// The simulators' container generates its world: a world file cannot go there.
+			name: "image mode with a world file",
 			cfg: func(t *testing.T) Config {
-				return Config{ScenarioPath: writeScenario(t, "s.yaml", statusScenario), ConnectorImage: "example/connector:1"}
+				dir := t.TempDir()
+				wf, err := os.Create(filepath.Join(dir, "world.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := fixtures.Write(wf, 7, fixtures.Small); err != nil {
+					t.Fatal(err)
+				}
+				wf.Close()
+				body := strings.Replace(statusScenario, "fixtures: {size: small}", "fixtures: {file: world.json}", 1)
+				path := filepath.Join(dir, "s.yaml")
+				if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return Config{ScenarioPath: path, ConnectorImage: "example/connector:1"}
 			},
-			want: []string{"image mode is not available"},
+			want: []string{"start the containers", "world file", "not supported in image mode"},
+		},
+		{
+			name: "sim image without image mode",
+			cfg: func(t *testing.T) Config {
+				return Config{ScenarioPath: writeScenario(t, "s.yaml", statusScenario), SimImage: "doorbuster:dev"}
+			},
+			want: []string{"--sim-image is for image mode"},
 		},
 		{
 			// A custom invariant whose SQL does not run: refused before anything starts.

@@ -641,7 +641,7 @@ func (r *run) startStack(ctx context.Context, rules map[string][]byte) error {
 		}
 	case rundir.ModeImage:
 		if cfg.Containers == nil {
-			return setupErr(nil, "--connector-image: image mode is not available in this build yet (the container orchestration, package compose, is not wired in); use --connector-url with `doorbuster sim`, or the embedded reference connector")
+			cfg.Containers = Containers{SimImage: cfg.SimImage, Version: cfg.Version}
 		}
 		env := map[string]string{}
 		if len(bugs) > 0 {
@@ -657,7 +657,7 @@ func (r *run) startStack(ctx context.Context, rules map[string][]byte) error {
 		st, err := cfg.Containers.StartStack(ctx, ContainerRequest{Image: cfg.ConnectorImage, World: r.world,
 			WorldFile: r.file.FixturesPath(), WorldSeed: r.world.Seed, WorldSize: r.world.Size,
 			NetSuiteConcurrencyLimit: r.file.Resolved().NetSuite.ConcurrencyLimit, ConnectorEnv: env,
-			Faults: rules[allTargets], Logger: r.log})
+			Faults: rules[allTargets], RunDir: r.dir, Logger: r.log})
 		if st != nil {
 			r.stack = st
 		}

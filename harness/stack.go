@@ -58,6 +58,8 @@ type ContainerRequest struct {
 	// from the start. The harness installs them again through /_sim/faults once the
 	// stack is up, so a starter may ignore them.
 	Faults []byte
+	// RunDir is the run directory, where a starter may leave the containers' output.
+	RunDir string
 	Logger *slog.Logger
 }
 

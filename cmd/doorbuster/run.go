@@ -35,6 +35,7 @@ type runOptions struct {
 	EnvFile        string
 	KeepBooks      bool
 	ConnectorImage string
+	SimImage       string
 	Bugs           []string
 	Segment        string
 	Quiet          bool
@@ -86,7 +87,16 @@ Where the connector comes from:
                       simulators' admin API is found with --netsuite-url/--gateway-url or
                       --env-file (as ` + "`doorbuster sim --env-file`" + ` writes it); their books are
                       reset to the world first unless --keep-books
-  --connector-image   containers (the simulators' image and yours, on one network)
+  --connector-image   containers through the local Docker engine: the simulators run in
+                      the Doorbuster image (--sim-image, or one built from this repository)
+                      and your image gets the environment contract; --connector-image equal
+                      to --sim-image runs the reference connector's container
+
+A scenario's actions (kill -9, restart, pause the connector, partition it from NetSuite
+or the gateway) are played during the traffic: in embedded mode the reference connector
+then runs as a child process of this executable (` + "`doorbuster connector`" + `); with
+--connector-image the container is killed, paused or disconnected; without containers
+a partition is an outage of that simulator. What was done is in actions.json.
 
 After the drain the invariant checker holds the journal against the books
 (invariants.json), pos_sync_latency thresholds are evaluated on the sync latencies it
@@ -120,6 +130,9 @@ else (a run error, a verdict that could not be made).`,
   # Your connector, already running against ` + "`doorbuster sim --env-file sim.env`" + `
   doorbuster run scenarios/pilot-gate.yaml --connector-url http://127.0.0.1:8088 --env-file sim.env
 
+  # Your connector's image against the simulators' image from ` + "`make images`" + `
+  doorbuster run scenarios/pilot-gate.yaml --connector-image acme/pos-connector:1.4 --sim-image doorbuster:dev
+
   # The second of four machines sharing the load
   doorbuster run scenarios/black-friday.yaml --connector-url http://127.0.0.1:8088 --env-file sim.env --segment 2/4`,
 		Args: cobra.MaximumNArgs(1),
@@ -142,6 +155,7 @@ else (a run error, a verdict that could not be made).`,
 	f.StringVar(&opts.EnvFile, "env-file", "", "url mode: the simulators' environment file (doorbuster sim --env-file)")
 	f.BoolVar(&opts.KeepBooks, "keep-books", false, "url mode: do not reset the simulators' books to the world first")
 	f.StringVar(&opts.ConnectorImage, "connector-image", "", "run the connector from this container image (image mode)")
+	f.StringVar(&opts.SimImage, "sim-image", "", "image mode: the Doorbuster image the simulators run (default: build one from this repository, e.g. doorbuster:dev from `make images`)")
 	f.StringArrayVar(&opts.Bugs, "bug", nil, "switch on a bug of the embedded reference connector (repeatable)")
 	f.StringVar(&opts.Segment, "segment", "", "run the i-th of n equal slices of the traffic, as i/n")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no live progress (the summary still prints)")
@@ -171,7 +185,7 @@ func runRun(ctx context.Context, streams ioStreams, deps runDeps, path string, o
 	cfg := harness.Config{
 		ScenarioPath: path, OutDir: opts.Out, Bugs: opts.Bugs,
 		ConnectorURL: opts.ConnectorURL, NetSuiteURL: opts.NetSuiteURL, GatewayURL: opts.GatewayURL,
-		EnvFile: opts.EnvFile, KeepBooks: opts.KeepBooks, ConnectorImage: opts.ConnectorImage,
+		EnvFile: opts.EnvFile, KeepBooks: opts.KeepBooks, ConnectorImage: opts.ConnectorImage, SimImage: opts.SimImage,
 		Stdout: streams.Out, Version: version,
 	}
 	if opts.SeedSet {
