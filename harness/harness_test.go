@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,7 @@ import (
 	"github.com/doorbuster/doorbuster/loadgen"
 	"github.com/doorbuster/doorbuster/reports"
 	"github.com/doorbuster/doorbuster/scenarios"
+	"github.com/doorbuster/doorbuster/simulator/faults"
 )
 
 // writeScenario writes a scenario file into a temporary directory and returns its path.
@@ -567,5 +569,48 @@ scenarios:
 	if opts.OfflineDuration != 90*time.Second || opts.Tenders.GiftCard != 0.1 || opts.BasketSize.Distribution != "geometric" ||
 		opts.StoreCount != 2 || opts.SingleItemSKU != "SKU-1" || opts.SubmitRetryFor != 10*time.Second || opts.BatchSize != 100 {
 		t.Errorf("values lost on the way: %+v", opts)
+	}
+}
+
+// TestFaultRuleSchemasAgree: a fault rule in a scenario file has exactly the fields the
+// fault engine's rules (faults.ParseRules, strict) have, so a rule the scenario schema
+// accepts is one the simulators take, and the other way round.
+func TestFaultRuleSchemasAgree(t *testing.T) {
+	var doc struct {
+		Defs struct {
+			FaultRule struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"faultRule"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(scenarios.Schema(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var inSchema []string
+	for k := range doc.Defs.FaultRule.Properties {
+		inSchema = append(inSchema, k)
+	}
+	// Every field set: the engine's rules-file form names them all.
+	full := faults.Rule{Name: "r", Target: faults.NetSuite, Match: faults.Match{Method: "GET", Path: "/x", RecordType: "cashSale"},
+		Effect: &faults.Reset{}, Probability: 0.5, Window: &faults.Window{Start: 1, Duration: 1}, Quiet: true}
+	b, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	var inEngine []string
+	for k := range fields {
+		inEngine = append(inEngine, k)
+	}
+	slices.Sort(inSchema)
+	slices.Sort(inEngine)
+	if !slices.Equal(inSchema, inEngine) {
+		t.Errorf("scenario schema faultRule fields %v, fault engine rule fields %v", inSchema, inEngine)
+	}
+	if rules, err := faults.ParseRules(append(append([]byte("["), b...), ']')); err != nil || len(rules) != 1 || !rules[0].Quiet {
+		t.Errorf("the engine does not read its own rule back: %v", err)
 	}
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // ProfileRulePrefix starts the names of the latency rules the harness makes from the
-// simulators' latency profiles. Their events are counted, not listed, in faults.json,
-// and a scenario's own rules may not use the prefix.
+// simulators' latency profiles. They are quiet rules (counted, no event per request:
+// faults.json's profileEvents are their counts), and a scenario's own rules may not use
+// the prefix.
 const ProfileRulePrefix = "profile."
 
 // Simulator targets, as the fault engine names them.
@@ -76,6 +77,7 @@ func faultRules(f *scenarios.File) (map[string][]byte, error) {
 				"target": target,
 				"match":  map[string]string{"method": pr.method, "path": pr.path},
 				"effect": map[string]any{"latency": pr.lat},
+				"quiet":  true, // counted, not an event per request
 			})
 			if err != nil {
 				return nil, fmt.Errorf("latency profile rule %s: %w", pr.name, err)

@@ -778,13 +778,19 @@ func (r *run) writeFaults(ctx context.Context, sims map[string]string, clocks ma
 		if err != nil {
 			return fmt.Errorf("faults.json: %w", err)
 		}
+		var applied int64
 		for _, raw := range got.Rules {
 			fr, err := faultRuleOf(t, raw)
 			if err != nil {
 				return fmt.Errorf("faults.json: %w", err)
 			}
 			out.Rules = append(out.Rules, fr)
+			if fr.Profile {
+				applied += fr.Injected
+			}
 		}
+		// The profile rules are quiet: their counts, not their (absent) events.
+		out.ProfileEvents[t] = max(out.ProfileEvents[t], applied)
 	}
 	return rundir.WriteJSON(filepath.Join(r.dir, rundir.FaultsFile), out)
 }

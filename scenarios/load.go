@@ -94,11 +94,12 @@ func (r *FaultRule) UnmarshalJSON(b []byte) error {
 		Effect      map[string]json.RawMessage `json:"effect"`
 		Probability *float64                   `json:"probability"`
 		Window      *Window                    `json:"window"`
+		Quiet       bool                       `json:"quiet"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*r = FaultRule{Name: w.Name, Target: w.Target, Match: w.Match, Probability: 1, Window: w.Window}
+	*r = FaultRule{Name: w.Name, Target: w.Target, Match: w.Match, Probability: 1, Window: w.Window, Quiet: w.Quiet}
 	if w.Probability != nil {
 		r.Probability = *w.Probability
 	}

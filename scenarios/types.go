@@ -167,6 +167,8 @@ type FaultRule struct {
 	Probability float64 `json:"probability"`
 	// Window limits the rule to a span after the traffic starts; nil = always.
 	Window *Window `json:"window,omitempty"`
+	// Quiet counts the rule's hits without an event each (the fault engine's quiet).
+	Quiet bool `json:"quiet,omitempty"`
 
 	// Raw is the rule as written in the file, as JSON (durations as strings), updated by
 	// [File.ScaleDuration]. Hand it to the fault engine.

@@ -2,8 +2,10 @@
 //
 // A fault is a [Rule]: which requests it matches (method, path glob, NetSuite record type),
 // what it does to them (an [Effect]), how often (probability) and when (a window relative to
-// the engine's clock start). An [Engine] holds the rules of one simulator (one [Target]) and
-// applies them to requests as they arrive:
+// the engine's clock start). Every hit is counted, and kept as an [Event] and logged, unless
+// the rule is quiet (a latency profile hitting every request counts without flooding the
+// event log). An [Engine] holds the rules of one simulator (one [Target]) and applies them
+// to requests as they arrive:
 //
 //	client ──▶ Engine.Middleware ──(latency, then at most one response effect)──▶ simulator handler
 //

@@ -267,10 +267,18 @@ func (e *Engine) plan(r *http.Request) []step {
 	return steps
 }
 
-// record counts, logs and keeps an event for an effect about to be applied.
+// record counts, logs and keeps an event for an effect about to be applied; a quiet
+// rule's hit is counted and logged at debug level only.
 func (e *Engine) record(s step, r *http.Request) {
 	e.mu.Lock()
 	s.rule.injected++
+	if s.rule.Quiet {
+		counter := e.injected
+		e.mu.Unlock()
+		counter.WithLabelValues(string(e.target), s.rule.Name, s.effect.Name()).Inc()
+		e.log.Debug("fault injected", "target", e.target, "rule", s.rule.Name, "effect", s.effect.Name(), "method", r.Method, "path", r.URL.Path)
+		return
+	}
 	e.seq++
 	ev := Event{Seq: e.seq, Time: e.now(), Rule: s.rule.Name, Target: e.target, Effect: s.effect.Name(), Method: r.Method, Path: r.URL.Path}
 	if len(e.events) >= 2*e.limit {

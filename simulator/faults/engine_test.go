@@ -1,9 +1,13 @@
 package faults
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,4 +253,55 @@ func gathered(t *testing.T, reg *prometheus.Registry, labels map[string]string) 
 	}
 	t.Fatalf("no %s%v in the registry", MetricName, labels)
 	return 0
+}
+
+// TestQuietRules: a quiet rule's hits are counted (rule counts, metric) but neither kept
+// as events nor logged above debug; the rules around it still record theirs, with no gap
+// in the sequence numbers. Quiet survives the rules-file round trip.
+func TestQuietRules(t *testing.T) {
+	var logs bytes.Buffer
+	e := New(Gateway, 1, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	reg := prometheus.NewRegistry()
+	e.MustRegisterMetrics(reg)
+	rules, err := ParseRules([]byte(`
+- {name: profile, target: gateway, match: {method: POST}, effect: {latency: {delay: 1ms}}, quiet: true}
+- {name: boom, target: gateway, match: {path: /v1/refunds/2}, effect: {error: {status: 500}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rules[0].Quiet || rules[1].Quiet {
+		t.Fatalf("parsed %+v", rules)
+	}
+	w := newWorld(t, e, rules...)
+	for i := range 4 {
+		if _, _, _, err := w.do("POST", fmt.Sprintf("/v1/refunds/%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := e.Rules()
+	if rs[0].Injected != 4 || rs[1].Injected != 1 {
+		t.Errorf("counts %+v", rs)
+	}
+	if got := gathered(t, reg, map[string]string{"target": "gateway", "rule": "profile", "effect": "latency"}); got != 4 {
+		t.Errorf("%s{rule=profile} = %v, want 4", MetricName, got)
+	}
+	if evs := e.Events(0); len(evs) != 1 || evs[0].Rule != "boom" || evs[0].Seq != 1 {
+		t.Errorf("events %+v, want boom's alone as seq 1", evs)
+	}
+	if strings.Contains(logs.String(), "rule=profile") || !strings.Contains(logs.String(), "rule=boom") {
+		t.Errorf("logs:\n%s", logs.String())
+	}
+	b, err := json.Marshal(rs[0].Rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseRules(append(append([]byte("["), b...), ']'))
+	if err != nil || len(back) != 1 || !back[0].Quiet {
+		t.Errorf("round trip of %s: %+v, %v", b, back, err)
+	}
+	if _, err := ParseRules([]byte(`- {name: a, target: gateway, effect: {reset: {}}, quiet: yes please}`)); err == nil ||
+		!strings.Contains(err.Error(), "rules[0].quiet: must be true or false") {
+		t.Errorf("a non-boolean quiet: %v", err)
+	}
 }

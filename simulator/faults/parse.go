@@ -363,8 +363,10 @@ func (d *decoder) rule(path string, n ast.Node) Rule {
 				r.Window = &Window{}
 				d.object(fp, e.value, r.Window)
 			}
+		case "quiet":
+			r.Quiet = d.boolean(fp, e.value)
 		default:
-			d.fail(fp, e.keyN, "unknown field; a rule has name, target, match, effect, probability, window")
+			d.fail(fp, e.keyN, "unknown field; a rule has name, target, match, effect, probability, window, quiet")
 		}
 	}
 	return r
@@ -465,6 +467,18 @@ func (d *decoder) str(path string, n ast.Node) string {
 	}
 	d.fail(path, n, "must be a string, not %s", kind(n))
 	return ""
+}
+
+func (d *decoder) boolean(path string, n ast.Node) bool {
+	n, ok := d.value(path, n)
+	if !ok || n == nil {
+		return false
+	}
+	if v, ok := n.(*ast.BoolNode); ok {
+		return v.Value
+	}
+	d.fail(path, n, "must be true or false, not %s", kind(n))
+	return false
 }
 
 func (d *decoder) duration(path string, n ast.Node) (Duration, bool) {

@@ -123,7 +123,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{"bad duration string", "- {name: a, target: netsuite, effect: {timeout: {duration: soon}}}",
 			`rules[0].effect.timeout.duration: must be a duration like "200ms", not "soon"`},
 		{"unknown rule field", "- name: a\n  target: netsuite\n  effect: {reset: {}}\n  probabilty: 0.5\n",
-			"rules[0].probabilty: unknown field; a rule has name, target, match, effect, probability, window (line 4, column 3)"},
+			"rules[0].probabilty: unknown field; a rule has name, target, match, effect, probability, window, quiet (line 4, column 3)"},
 		{"unknown effect field", "- {name: a, target: netsuite, effect: {latency: {mean: 1s}}}",
 			"rules[0].effect.latency.mean: unknown field; known: delay, lower, upper, median, sigma, max"},
 		{"settings on a bare effect", "- {name: a, target: netsuite, effect: {reset: {hard: yes}}}",

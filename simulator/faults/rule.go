@@ -45,6 +45,10 @@ type Rule struct {
 	Probability float64
 	// Window limits the rule to a span of time after the engine's clock start; nil means always.
 	Window *Window
+	// Quiet rules count their hits (Injected, the Prometheus counter) but record no event
+	// and log each hit at debug level only: for rules that hit nearly every request,
+	// such as a latency profile, whose events would flood the event log.
+	Quiet bool
 }
 
 // Match selects requests. Empty fields match anything.
@@ -109,7 +113,8 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 		Effect      map[string]Effect `json:"effect"`
 		Probability float64           `json:"probability"`
 		Window      *Window           `json:"window,omitempty"`
-	}{r.Name, r.Target, r.Match, effect, r.probability(), r.Window})
+		Quiet       bool              `json:"quiet,omitempty"`
+	}{r.Name, r.Target, r.Match, effect, r.probability(), r.Window, r.Quiet})
 }
 
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
