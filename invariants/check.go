@@ -67,7 +67,7 @@ func Check(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	s.start = opts.StartStock
 
 	rep := &Report{Version: ReportVersion, RunDir: runDir, CheckedAt: began.UTC()}
-	if err := s.need(ctx, "origin"); err != nil {
+	if err := s.need(ctx, "origin", "tx"); err != nil {
 		return nil, err
 	}
 	if rep.Counts, err = counts(ctx, s); err != nil {
@@ -157,6 +157,9 @@ func runRule(ctx context.Context, s *session, r rule, skipped bool, opts Options
 	}
 	table := vtable(r.id)
 	stmts := append([]string{"CREATE TEMP TABLE " + table + " (tx_id TEXT, kind TEXT, ref TEXT, exp, act, extra TEXT)"}, r.build...)
+	if r.extra != nil {
+		stmts = append(stmts, r.extra(s)...)
+	}
 	if err := s.exec(ctx, stmts...); err != nil {
 		return res, false, fmt.Errorf("invariants: %s: %w", r.id, err)
 	}
@@ -229,19 +232,23 @@ func sample(ctx context.Context, s *session, r rule, table string, limit int) ([
 
 func counts(ctx context.Context, s *session) (Counts, error) {
 	var c Counts
+	err := s.c.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(outcome = 'acknowledged'), 0), COALESCE(SUM(outcome = 'rejected'), 0),
+		COALESCE(SUM(outcome = 'unacknowledged'), 0), COALESCE(SUM(offline = 1), 0) FROM pos_tx`).Scan(
+		&c.JournalTransactions, &c.Acknowledged, &c.Rejected, &c.Unacknowledged, &c.Offline)
+	if err != nil {
+		return c, fmt.Errorf("invariants: counting: %w", err)
+	}
+	err = s.c.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(tx_id IS NOT NULL), 0) FROM pos_origin`).Scan(
+		&c.NetSuitePOSRecords, &c.NetSuiteMatched)
+	if err != nil {
+		return c, fmt.Errorf("invariants: counting: %w", err)
+	}
 	for _, q := range []struct {
 		dst *int64
 		sql string
 	}{
-		{&c.JournalTransactions, "SELECT COUNT(*) FROM main.tx"},
-		{&c.Acknowledged, "SELECT COUNT(*) FROM main.tx WHERE outcome = 'acknowledged'"},
-		{&c.Rejected, "SELECT COUNT(*) FROM main.tx WHERE outcome = 'rejected'"},
-		{&c.Unacknowledged, "SELECT COUNT(*) FROM main.tx WHERE outcome = 'unacknowledged'"},
-		{&c.Offline, "SELECT COUNT(*) FROM main.tx WHERE offline = 1"},
 		{&c.Payments, "SELECT COUNT(*) FROM main.payment"},
 		{&c.StockProbes, "SELECT COUNT(*) FROM main.stock_probe"},
-		{&c.NetSuitePOSRecords, "SELECT COUNT(*) FROM pos_origin"},
-		{&c.NetSuiteMatched, "SELECT COUNT(*) FROM pos_origin WHERE tx_id IS NOT NULL"},
 		{&c.GatewayIntents, "SELECT COUNT(*) FROM gw.payment_intents"},
 		{&c.GatewayRefunds, "SELECT COUNT(*) FROM gw.refunds"},
 	} {

@@ -242,3 +242,22 @@ func TestReportKPIsAndJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTime(t *testing.T) {
+	for _, v := range []string{"2025-11-28T09:00:00Z", "2025-11-28T09:00:00.1Z", "2025-11-28T09:00:00.123Z",
+		"2025-11-28T09:00:00.123456789Z", "2025-11-28T23:59:59.000000001Z", "2025-11-28T09:00:00.5+01:00"} {
+		want, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseTime(v)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"", "2025-13-28T09:00:00Z", "2025-11-28 09:00:00Z", "2025-11-28T09:00:00.Z", "yesterday"} {
+		if _, err := parseTime(v); err == nil {
+			t.Errorf("parseTime(%q) accepted", v)
+		}
+	}
+}

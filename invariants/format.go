@@ -249,11 +249,6 @@ func formatGL(v violation) Evidence {
 		e.What = "the trial balance over all accounts does not balance"
 		e.Expected = "debits = credits"
 		e.Actual = fmt.Sprintf("debits %s, credits %s", cents(v.exp), cents(v.act))
-	case "payment", "income", "tax":
-		what := map[string]string{"payment": "payment (debit) lines", "income": "income (credit) lines", "tax": "sales tax (credit) lines"}[v.kind]
-		e.What = "NetSuite " + v.ref + " " + what + " do not book the record's " +
-			map[string]string{"payment": "total", "income": "subtotal", "tax": "tax"}[v.kind]
-		e.Expected, e.Actual = cents(v.exp), cents(v.act)
 	default:
 		e.What = v.kind + " " + v.ref
 	}
@@ -312,15 +307,94 @@ func formatPayments(v violation) Evidence {
 }
 
 func formatInventory(v violation) Evidence {
-	loc, item := locItem(v.ref)
-	x := fields(v.extra)
-	return Evidence{
-		What:     fmt.Sprintf("item %s at location %s", item, loc),
-		Expected: qty(v.exp) + " on hand",
-		Actual:   qty(v.act) + " on hand in NetSuite",
-		Detail: fmt.Sprintf("start %s − sold %s + restocked %s ± adjustments %s; NetSuite's POS records moved %s",
-			qty(field(x, 0)), qty(field(x, 1)), qty(field(x, 2)), qty(field(x, 3)), qty(field(x, 4))),
+	e := Evidence{TxID: v.tx}
+	switch v.kind {
+	case "moves":
+		x, a := fields(v.exp), fields(v.act)
+		e.What = "NetSuite " + v.ref + " moved stock unlike the POS transaction's lines"
+		e.Expected = fmt.Sprintf("%s units at location %s", qty(field(x, 0)), field(x, 1))
+		switch {
+		case field(a, 1) == "":
+			e.Actual = "no stock moved"
+		case field(a, 1) == field(a, 2):
+			e.Actual = fmt.Sprintf("%s units at location %s", qty(field(a, 0)), field(a, 1))
+		default:
+			e.Actual = fmt.Sprintf("%s units at locations %s…%s", qty(field(a, 0)), field(a, 1), field(a, 2))
+		}
+	case "unexplained":
+		e.What = "NetSuite " + v.ref + " moved stock for no POS transaction (or for a record the transaction does not have)"
+		e.Expected, e.Actual = "no stock moved", qty(v.act)+" units"
+		if v.extra != "" {
+			e.Detail = "names " + strconv.Quote(v.extra)
+		}
+	case "duplicate":
+		n, _ := toInt(v.act)
+		e.What = fmt.Sprintf("the transaction's %s was posted %d times, each moving stock", partName(v.ref), n)
+		e.Expected, e.Actual = "moved once", fmt.Sprintf("moved %d times", n)
+		e.Detail = "NetSuite records: " + v.extra
+	case "missing":
+		e.What = "acknowledged but not posted: its " + partName(v.ref) + " never moved stock"
+		e.Expected, e.Actual = qty(v.exp)+" units", "none"
+	case "ledger":
+		loc, item := locItem(v.ref)
+		x := fields(v.extra)
+		e.What = fmt.Sprintf("item %s at location %s: start + stock moves ≠ end on hand", item, loc)
+		e.Expected, e.Actual = qty(v.exp)+" on hand", qty(v.act)+" on hand in NetSuite"
+		e.Detail = fmt.Sprintf("start %s, moves %s", qty(field(x, 0)), qty(field(x, 1)))
+	default:
+		e.What = v.kind + " " + v.ref
 	}
+	return e
+}
+
+// inventoryDetail names, per item and location, the stock moves a record made against
+// those its POS lines call for.
+func inventoryDetail(ctx context.Context, s *session, v violation, e *Evidence) error {
+	if v.kind != "moves" {
+		return nil
+	}
+	f := strings.Fields(v.ref)
+	if len(f) != 2 {
+		return nil
+	}
+	nsID, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return nil
+	}
+	rows, err := s.c.QueryContext(ctx, `SELECT item, loc, SUM(e), SUM(a) FROM (
+			SELECT item, loc, CASE WHEN part = 'S' THEN -q ELSE q * restock END AS e, 0 AS a FROM pos_jline WHERE tx_id = ? AND part = ?
+			UNION ALL
+			SELECT item, location, 0, quantity FROM ns.inventory_moves WHERE transaction_id = ?)
+		GROUP BY item, loc HAVING abs(SUM(e) - SUM(a)) > 1e-6 ORDER BY item, loc LIMIT 10`, v.tx, v.extra, nsID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var (
+			item, loc sql.NullInt64
+			x, a      float64
+		)
+		if err := rows.Scan(&item, &loc, &x, &a); err != nil {
+			return err
+		}
+		parts = append(parts, fmt.Sprintf("item %s at location %s: %s ≠ %s", nullInt(item), nullInt(loc), qty(x), qty(a)))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(parts) > 0 {
+		e.Detail = "POS ≠ NetSuite — " + strings.Join(parts, "; ")
+	}
+	return nil
+}
+
+func nullInt(n sql.NullInt64) string {
+	if !n.Valid {
+		return "?"
+	}
+	return strconv.FormatInt(n.Int64, 10)
 }
 
 func formatNegative(v violation) Evidence {
@@ -330,8 +404,8 @@ func formatNegative(v violation) Evidence {
 
 func formatLocation(v violation) Evidence {
 	e := Evidence{TxID: v.tx, Expected: "location " + str(v.exp), Actual: "location " + str(v.act)}
-	if v.kind == "lines" {
-		e.What = "NetSuite " + v.ref + " lines are not at the store"
+	if v.kind == "moves" {
+		e.What = "NetSuite " + v.ref + " moved stock elsewhere than the store"
 	} else {
 		e.What = "NetSuite " + v.ref + " is not at the store"
 		if v.act == nil {

@@ -8,41 +8,59 @@ import (
 )
 
 // Helper tables, built in the temp schema once per session by the invariants that
-// need them. Custom invariants may read them too (they are documented in the README):
+// need them. Custom invariants may read them too. Money is in cents; a part is the
+// record of a transaction it belongs in: 'S' the cash sale, 'R' the cash refund (an
+// exchange has both).
 //
-//	pos_origin   one row per NetSuite cash sale or cash refund: ns_id, recordtype, part
-//	             ('S' sale, 'R' refund), tx_id (the journal transaction it posts, NULL
-//	             when none), claimed (the POS id it names), createddate, trandate,
-//	             location, entity, createdfrom, subtotal, tax, total (cents).
-//	pos_jline    one row per journal line: tx_id, part, line_no, item (NetSuite id), q
-//	             (quantity, positive), amt (line amount before tax, cents, as the record
-//	             must carry it), tax (cents, positive), restock.
-//	pos_jpart    per journal transaction and part: the lines' count, sums and
-//	             signatures (n, q, amt, tax, iq = Σ item×q, ia = Σ item×amt,
-//	             it = Σ item×tax, rq = restocked quantity, irq = Σ item×restocked).
-//	pos_rline    the same sums per NetSuite record (ns_id), plus minloc and maxloc of
-//	             its lines.
+//	pos_origin   per NetSuite cash sale or refund: ns_id, recordtype, part, tx_id (the
+//	             journal transaction it posts, NULL when none), claimed (the POS id it
+//	             names), createddate, trandate, location, entity, createdfrom, subtotal,
+//	             tax, total.
+//	pos_tx       per journal transaction: id, type, loc, d (occurred date), offline,
+//	             outcome, ack (acknowledged), acc (the books must reflect it:
+//	             acknowledged, or posted anyway), ident, orig, acked.
+//	pos_jline    (view) per journal line: tx_id, part, line_no, item (NetSuite id), q
+//	             (quantity, positive), amt (line amount before tax, as the record must
+//	             carry it), tax, restock (returned lines only), h (signature), and the
+//	             transaction's loc, d, offline, ack, acc, orig, type.
+//	pos_jpart    per journal transaction and part: n (lines), q, amt, tax, rq
+//	             (restocked quantity), h, sq (Σ item × the quantity that moves stock: sold,
+//	             or restocked), and the transaction's type, loc, d, offline, ack, acc.
+//	pos_rline    per NetSuite transaction, over its item lines: n, q, amt, tax, rq, h.
+//	pos_rmove    per NetSuite transaction, over its stock moves: n, mq (Σ quantity,
+//	             signed), miq (Σ item×quantity), minloc, maxloc.
 //	pos_jtender  per journal transaction: card, cash, gift, other — signed tender
-//	             amounts (money in > 0, money paid back < 0).
+//	             amounts (money in > 0, paid back < 0) — and loc, d, acc.
 //	pos_rtender  per NetSuite record: card, cash, gift, other — its tenders' amounts.
-//	pos_gl       per NetSuite transaction: dr, cr, pay (net debit of payment and gift
-//	             certificate lines), inc (net credit of income), tax (net credit of tax), n.
+//	pos_cmp      the records that differ from their journal transaction (see "cmp").
+//	pos_missing  accounted journal parts no record posts.
+//	pos_dups     journal parts posted by more than one record.
+//	pos_gl       per NetSuite transaction: dr, cr (GL debits and credits).
+//	pos_rev      per location and day: jamt, jn (journal), bamt, bn (NetSuite).
 //	pos_intent   gateway payment intent → the journal transaction it paid for.
-//	pos_stock    per location and item: sold, restocked (journal, accounted
-//	             transactions), adj (stock moves of non-POS NetSuite transactions),
-//	             posmoves (moves of cash sales and refunds), allmoves, endq, startq.
+//	pos_gi       per gateway intent: tx_id, acc, loc, d, status, received, refunded,
+//	             capturable, pos_tx.
+//	pos_ledger   (only with a start snapshot) per location and item: startq, moves, endq.
 type helper struct {
 	needs []string
 	sql   []string
 	build func(ctx context.Context, s *session) ([]string, error) // instead of sql
 }
 
-// accounted is true for a journal transaction j the books must reflect: acknowledged
-// by the connector, or posted anyway.
-const accounted = `(j.outcome = 'acknowledged' OR EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id))`
+// lineHash is a per-line signature over a line's item, amount, tax, quantity and
+// restock flag; sums of it per record tell a record whose lines differ from the POS
+// transaction's even when the totals agree (tax or amount moved between lines of
+// different items, items swapped, restock flags moved).
+func lineHash(item, amt, tax, q, restock string) string {
+	return "(" + item + " * (" + amt + " + 3 * " + tax + " + 7 * CAST(round(" + q + " * 1000) AS INTEGER) * (1 + 2 * " + restock + ")))"
+}
 
 // partOf is a journal line's part: the record of an exchange it belongs to.
-const partOf = `CASE WHEN j.type = 'return' OR (j.type = 'exchange' AND l.quantity < 0) THEN 'R' ELSE 'S' END`
+const partOf = `CASE WHEN j.type = 'sale' THEN 'S' WHEN j.type = 'return' OR l.quantity < 0 THEN 'R' ELSE 'S' END`
+
+// jpartCols are pos_jpart's aggregates over pos_jline.
+const jpartCols = `COUNT(*), SUM(q), SUM(amt), SUM(tax), SUM(restock * q), SUM(h),
+	SUM(item * q * CASE part WHEN 'S' THEN 1 ELSE restock END), type, loc, d, offline, ack, acc`
 
 var helpers = map[string]helper{
 	"origin": {sql: []string{
@@ -62,124 +80,184 @@ var helpers = map[string]helper{
 					AND j.id = substr(t.externalid, 1, length(t.externalid) - 2))),
 			CASE WHEN t.memo LIKE 'POS %' THEN substr(t.memo, 5) ELSE t.externalid END,
 			t.createddate, t.trandate, t.location, t.entity, t.createdfrom, t.subtotal_cents, t.tax_cents, t.total_cents
-		FROM ns.transactions t WHERE t.recordtype IN ('cashSale', 'cashRefund')`,
+		FROM ns.transactions t NOT INDEXED WHERE t.recordtype IN ('cashSale', 'cashRefund')`,
 		`CREATE INDEX temp.pos_origin_tx ON pos_origin (tx_id, part)`,
 	}},
-	"jline": {sql: []string{
-		`CREATE TEMP TABLE pos_jline (
-			tx_id TEXT NOT NULL, part TEXT NOT NULL, line_no INTEGER NOT NULL, item INTEGER, q REAL NOT NULL,
-			amt INTEGER NOT NULL, tax INTEGER NOT NULL, restock INTEGER NOT NULL,
-			PRIMARY KEY (tx_id, part, line_no)) WITHOUT ROWID`,
+	// pos_tx: the journal's transactions, compact (the journal's rows carry the
+	// submitted body).
+	"tx": {needs: []string{"origin"}, sql: []string{
+		`CREATE TEMP TABLE pos_tx (id TEXT PRIMARY KEY, type TEXT, loc INTEGER, d TEXT, offline INTEGER, outcome TEXT,
+			ack INTEGER, acc INTEGER, ident TEXT, orig TEXT, acked TEXT) WITHOUT ROWID`,
+		`INSERT INTO pos_tx
+		SELECT j.id, j.type, CAST(j.location_id AS INTEGER), j.occurred_date, j.offline, j.outcome, j.outcome = 'acknowledged',
+			j.outcome = 'acknowledged' OR EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id),
+			NULLIF(j.customer_identity, ''), NULLIF(j.original_tx_id, ''), j.acked_at
+		FROM main.tx j`,
+	}},
+	// pos_jline is a view: the journal's lines as the records must carry them, read
+	// through pos_tx (filter it by tx_id or by the transaction's columns).
+	"jline": {needs: []string{"tx"}, sql: []string{
 		// The record's line amount is quantity × unit price (rounded to the cent) −
 		// discount, made positive for an exchange's returned line, as the contract's line
-		// total before tax; tax is the register's.
-		`INSERT INTO pos_jline
-		SELECT l.tx_id, ` + partOf + `, l.line_no,
-			COALESCE(CAST(NULLIF(l.item_id, '') AS INTEGER), (SELECT i.id FROM ns.items i WHERE i.itemid = l.sku)),
-			abs(l.quantity),
-			(CASE WHEN l.quantity < 0 THEN -1 ELSE 1 END) *
-				(CAST(round(l.quantity * l.unit_price_cents) AS INTEGER) - COALESCE(l.discount_cents, 0)),
-			abs(COALESCE(l.tax_cents, 0)), COALESCE(l.restock, 0)
-		FROM main.line l JOIN main.tx j ON j.id = l.tx_id`,
+		// total before tax; tax is the register's; restock counts on returned lines only.
+		`CREATE TEMP VIEW pos_jline AS
+		SELECT tx_id, part, line_no, item, q, amt, tax, restock, ` + lineHash("item", "amt", "tax", "q", "restock") + ` AS h,
+			loc, d, offline, ack, acc, orig, type
+		FROM (SELECT j.id AS tx_id, ` + partOf + ` AS part, l.line_no,
+				COALESCE(l.item_id + 0, (SELECT i.id FROM ns.items i WHERE i.itemid = l.sku)) AS item,
+				abs(l.quantity) AS q,
+				(CASE WHEN l.quantity < 0 THEN -1 ELSE 1 END) *
+					(CAST(round(l.quantity * l.unit_price_cents) AS INTEGER) - COALESCE(l.discount_cents, 0)) AS amt,
+				abs(COALESCE(l.tax_cents, 0)) AS tax,
+				CASE j.type WHEN 'sale' THEN 0 WHEN 'return' THEN COALESCE(l.restock, 0)
+					ELSE iif(l.quantity < 0, COALESCE(l.restock, 0), 0) END AS restock,
+				j.loc, j.d, j.offline, j.ack, j.acc, j.orig, j.type
+			FROM pos_tx j CROSS JOIN main.line l ON l.tx_id = j.id)`,
 	}},
+	// Bare columns (type, loc, …) are the transaction's: the same on every line. A
+	// sale's or a return's lines are all one part, so they group by transaction in
+	// pos_tx's order without sorting; only exchanges are split by part.
 	"jpart": {needs: []string{"jline"}, sql: []string{
 		`CREATE TEMP TABLE pos_jpart (
-			tx_id TEXT NOT NULL, part TEXT NOT NULL, n INTEGER, q REAL, amt INTEGER, tax INTEGER,
-			iq REAL, ia INTEGER, it INTEGER, rq REAL, irq REAL,
+			tx_id TEXT NOT NULL, part TEXT NOT NULL, n INTEGER, q REAL, amt INTEGER, tax INTEGER, rq REAL, h INTEGER,
+			sq REAL, type TEXT, loc INTEGER, d TEXT, offline INTEGER, ack INTEGER, acc INTEGER,
 			PRIMARY KEY (tx_id, part)) WITHOUT ROWID`,
-		`INSERT INTO pos_jpart
-		SELECT tx_id, part, COUNT(*), SUM(q), SUM(amt), SUM(tax), SUM(item * q), SUM(item * amt), SUM(item * tax),
-			SUM(CASE WHEN part = 'R' AND restock THEN q ELSE 0 END), SUM(CASE WHEN part = 'R' AND restock THEN item * q ELSE 0 END)
-		FROM pos_jline GROUP BY tx_id, part`,
+		`INSERT INTO pos_jpart SELECT tx_id, part, ` + jpartCols + ` FROM pos_jline WHERE type <> 'exchange' GROUP BY tx_id`,
+		`INSERT INTO pos_jpart SELECT tx_id, part, ` + jpartCols + ` FROM pos_jline WHERE type = 'exchange' GROUP BY tx_id, part`,
 	}},
-	"rline": {needs: []string{"origin"}, sql: []string{
-		`CREATE TEMP TABLE pos_rline (
-			ns_id INTEGER PRIMARY KEY, n INTEGER, q REAL, amt INTEGER, tax INTEGER, iq REAL, ia INTEGER, it INTEGER,
-			rq REAL, irq REAL, minloc INTEGER, maxloc INTEGER)`,
+	// Record sums: restock is only set on cash refund lines.
+	"rline": {sql: []string{
+		`CREATE TEMP TABLE pos_rline (ns_id INTEGER PRIMARY KEY, n INTEGER, q REAL, amt INTEGER, tax INTEGER, rq REAL, h INTEGER)`,
 		`INSERT INTO pos_rline
-		SELECT l.transaction_id, COUNT(*), SUM(l.quantity), SUM(l.amount_cents), SUM(l.tax_cents),
-			SUM(l.item * l.quantity), SUM(l.item * l.amount_cents), SUM(l.item * l.tax_cents),
-			SUM(CASE WHEN o.part = 'R' AND l.restock THEN l.quantity ELSE 0 END),
-			SUM(CASE WHEN o.part = 'R' AND l.restock THEN l.item * l.quantity ELSE 0 END),
-			MIN(l.location), MAX(l.location)
-		FROM ns.transaction_lines l JOIN pos_origin o ON o.ns_id = l.transaction_id
-		WHERE l.sublist = 'item'
-		GROUP BY l.transaction_id`,
+		SELECT transaction_id, COUNT(*), SUM(quantity), SUM(amount_cents), SUM(tax_cents), SUM(restock * quantity),
+			SUM(` + lineHash("item", "amount_cents", "tax_cents", "quantity", "restock") + `)
+		FROM (SELECT transaction_id, item, quantity, amount_cents, tax_cents, COALESCE(restock, 0) AS restock
+			FROM ns.transaction_lines WHERE sublist = 'item')
+		GROUP BY transaction_id`,
 	}},
-	"jtender": {sql: []string{
-		`CREATE TEMP TABLE pos_jtender (tx_id TEXT PRIMARY KEY, card INTEGER, cash INTEGER, gift INTEGER, other INTEGER) WITHOUT ROWID`,
+	"rmove": {sql: []string{
+		`CREATE TEMP TABLE pos_rmove (ns_id INTEGER PRIMARY KEY, n INTEGER, mq REAL, miq REAL, minloc INTEGER, maxloc INTEGER)`,
+		`INSERT INTO pos_rmove
+		SELECT transaction_id, COUNT(*), SUM(quantity), SUM(item * quantity), MIN(location), MAX(location)
+		FROM ns.inventory_moves GROUP BY transaction_id`,
+	}},
+	"jtender": {needs: []string{"tx"}, sql: []string{
+		`CREATE TEMP TABLE pos_jtender (tx_id TEXT PRIMARY KEY, card INTEGER, cash INTEGER, gift INTEGER, other INTEGER,
+			loc INTEGER, d TEXT, acc INTEGER) WITHOUT ROWID`,
 		`INSERT INTO pos_jtender
 		SELECT tx_id, SUM(CASE WHEN type = 'card' THEN a ELSE 0 END), SUM(CASE WHEN type = 'cash' THEN a ELSE 0 END),
 			SUM(CASE WHEN type = 'gift_card' THEN a ELSE 0 END),
-			SUM(CASE WHEN type IN ('card', 'cash', 'gift_card') THEN 0 ELSE a END)
-		FROM (SELECT t.tx_id, t.type, CASE j.type WHEN 'sale' THEN abs(t.amount_cents) WHEN 'return' THEN -abs(t.amount_cents)
-				ELSE t.amount_cents END AS a
-			FROM main.tender t JOIN main.tx j ON j.id = t.tx_id)
+			SUM(CASE WHEN type IN ('card', 'cash', 'gift_card') THEN 0 ELSE a END), loc, d, acc
+		FROM (SELECT j.id AS tx_id, t.type, CASE j.type WHEN 'sale' THEN abs(t.amount_cents) WHEN 'return' THEN -abs(t.amount_cents)
+				ELSE t.amount_cents END AS a, j.loc, j.d, j.acc
+			FROM pos_tx j CROSS JOIN main.tender t ON t.tx_id = j.id)
 		GROUP BY tx_id`,
 	}},
-	"rtender": {needs: []string{"origin"}, sql: []string{
+	// Record tenders: only cash sales and refunds have them.
+	"rtender": {sql: []string{
 		`CREATE TEMP TABLE pos_rtender (ns_id INTEGER PRIMARY KEY, card INTEGER, cash INTEGER, gift INTEGER, other INTEGER)`,
 		`INSERT INTO pos_rtender
-		SELECT t.transaction_id, SUM(CASE WHEN t.kind = 'card' THEN t.amount_cents ELSE 0 END),
-			SUM(CASE WHEN t.kind = 'cash' THEN t.amount_cents ELSE 0 END),
-			SUM(CASE WHEN t.kind = 'gift_card' THEN t.amount_cents ELSE 0 END),
-			SUM(CASE WHEN t.kind IN ('card', 'cash', 'gift_card') THEN 0 ELSE t.amount_cents END)
-		FROM ns.tenders t JOIN pos_origin o ON o.ns_id = t.transaction_id
-		GROUP BY t.transaction_id`,
+		SELECT transaction_id, SUM(CASE WHEN kind = 'card' THEN amount_cents ELSE 0 END),
+			SUM(CASE WHEN kind = 'cash' THEN amount_cents ELSE 0 END),
+			SUM(CASE WHEN kind = 'gift_card' THEN amount_cents ELSE 0 END),
+			SUM(CASE WHEN kind IN ('card', 'cash', 'gift_card') THEN 0 ELSE amount_cents END)
+		FROM ns.tenders GROUP BY transaction_id`,
+	}},
+	// pos_cmp: one pass over the records that post a journal transaction, keeping those
+	// that differ from it: expected (the transaction has such a part), lines_bad (item
+	// lines), loc_bad (header or stock moves not at the store), date_bad (an offline
+	// transaction's record dated otherwise), stock_bad (stock moves unlike the lines),
+	// tender_bad (a sale's or return's tenders; exchanges net over two records and are
+	// compared per transaction by amounts).
+	"cmp": {needs: []string{"origin", "jpart", "rline", "rmove", "jtender", "rtender"}, sql: []string{
+		`CREATE TEMP TABLE pos_cmp AS
+		SELECT o.ns_id, o.tx_id, o.part, o.recordtype, p.tx_id IS NOT NULL AS expected,
+			p.n AS jn, p.amt AS jamt, p.tax AS jtax, r.n AS rn, r.amt AS ramt, r.tax AS rtax,
+			p.tx_id IS NOT NULL AND (r.ns_id IS NULL OR p.n <> r.n OR abs(p.q - r.q) > 1e-6 OR p.amt <> r.amt OR p.tax <> r.tax
+				OR abs(p.rq - r.rq) > 1e-6 OR p.h <> r.h) AS lines_bad,
+			p.loc AS jloc, o.location AS hloc, m.n AS mn, COALESCE(m.mq, 0) AS mq, m.minloc, m.maxloc,
+			CASE p.part WHEN 'S' THEN -p.q ELSE p.rq END AS emq,
+			p.tx_id IS NOT NULL AND (o.location IS NOT p.loc OR m.minloc IS NOT p.loc OR m.maxloc IS NOT p.loc)
+				AND (o.location IS NOT p.loc OR m.n > 0) AS loc_bad,
+			p.d, o.trandate, p.offline = 1 AND o.trandate IS NOT p.d AS date_bad,
+			p.tx_id IS NOT NULL AND (abs(COALESCE(m.mq, 0) - CASE p.part WHEN 'S' THEN -p.q ELSE p.rq END) > 1e-6
+				OR abs(COALESCE(m.miq, 0) - CASE p.part WHEN 'S' THEN -p.sq ELSE p.sq END) > 1e-3
+				OR (m.n > 0 AND (m.minloc IS NOT p.loc OR m.maxloc IS NOT p.loc))) AS stock_bad,
+			COALESCE(jt.card, 0) AS jcard, COALESCE(jt.cash, 0) AS jcash, COALESCE(jt.gift, 0) AS jgift, COALESCE(jt.other, 0) AS jother,
+			s * COALESCE(t.card, 0) AS rcard, s * COALESCE(t.cash, 0) AS rcash, s * COALESCE(t.gift, 0) AS rgift,
+			s * COALESCE(t.other, 0) AS rother,
+			p.type <> 'exchange' AND (COALESCE(jt.card, 0) <> s * COALESCE(t.card, 0) OR COALESCE(jt.cash, 0) <> s * COALESCE(t.cash, 0)
+				OR COALESCE(jt.gift, 0) <> s * COALESCE(t.gift, 0) OR COALESCE(jt.other, 0) <> s * COALESCE(t.other, 0)) AS tender_bad
+		FROM (SELECT *, CASE part WHEN 'S' THEN 1 ELSE -1 END AS s FROM pos_origin WHERE tx_id IS NOT NULL) o
+		LEFT JOIN pos_jpart p ON p.tx_id = o.tx_id AND p.part = o.part
+		LEFT JOIN pos_rline r ON r.ns_id = o.ns_id
+		LEFT JOIN pos_rmove m ON m.ns_id = o.ns_id
+		LEFT JOIN pos_jtender jt ON jt.tx_id = o.tx_id
+		LEFT JOIN pos_rtender t ON t.ns_id = o.ns_id
+		WHERE NOT expected OR lines_bad OR loc_bad OR date_bad OR stock_bad OR tender_bad`,
+	}},
+	"missing": {needs: []string{"origin", "jpart"}, sql: []string{
+		`CREATE TEMP TABLE pos_missing AS
+		SELECT tx_id, part, ack, q, rq FROM pos_jpart p
+		WHERE acc AND NOT EXISTS (SELECT 1 FROM pos_origin o WHERE o.tx_id = p.tx_id AND o.part = p.part)`,
+	}},
+	"dups": {needs: []string{"origin"}, sql: []string{
+		`CREATE TEMP TABLE pos_dups AS
+		SELECT tx_id, part, COUNT(*) AS n, group_concat(recordtype || ' ' || ns_id, ', ') AS recs
+		FROM pos_origin WHERE tx_id IS NOT NULL GROUP BY tx_id, part HAVING COUNT(*) > 1`,
 	}},
 	"gl": {sql: []string{
-		`CREATE TEMP TABLE pos_gl (ns_id INTEGER PRIMARY KEY, dr INTEGER, cr INTEGER, pay INTEGER, inc INTEGER, tax INTEGER, n INTEGER)`,
-		`INSERT INTO pos_gl
-		SELECT transaction_id, SUM(debit_cents), SUM(credit_cents),
-			SUM(CASE WHEN role IN ('payment', 'giftcert') THEN debit_cents - credit_cents ELSE 0 END),
-			SUM(CASE WHEN role = 'income' THEN credit_cents - debit_cents ELSE 0 END),
-			SUM(CASE WHEN role = 'tax' THEN credit_cents - debit_cents ELSE 0 END), COUNT(*)
-		FROM ns.gl_lines GROUP BY transaction_id`,
+		`CREATE TEMP TABLE pos_gl (ns_id INTEGER PRIMARY KEY, dr INTEGER, cr INTEGER)`,
+		`INSERT INTO pos_gl SELECT transaction_id, SUM(debit_cents), SUM(credit_cents) FROM ns.gl_lines GROUP BY transaction_id`,
 	}},
-	"intent": {needs: []string{"origin"}, sql: []string{
+	// Income per location and day: the journal's line amounts (accounted transactions)
+	// and NetSuite's (a cash sale's subtotal, less a cash refund's: what its posting
+	// credits to income).
+	"rev": {needs: []string{"origin", "jpart"}, sql: []string{
+		`CREATE TEMP TABLE pos_rev (loc INTEGER NOT NULL, d TEXT NOT NULL, jamt INTEGER NOT NULL DEFAULT 0, jn INTEGER NOT NULL DEFAULT 0,
+			bamt INTEGER NOT NULL DEFAULT 0, bn INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (loc, d)) WITHOUT ROWID`,
+		`INSERT INTO pos_rev (loc, d, jamt, jn)
+		SELECT IFNULL(loc, 0), IFNULL(d, ''), CASE part WHEN 'S' THEN amt ELSE -amt END, 1 FROM pos_jpart WHERE acc
+		ON CONFLICT (loc, d) DO UPDATE SET jamt = jamt + excluded.jamt, jn = jn + 1`,
+		`INSERT INTO pos_rev (loc, d, bamt, bn)
+		SELECT IFNULL(location, 0), IFNULL(trandate, ''), CASE part WHEN 'S' THEN subtotal ELSE -subtotal END, 1 FROM pos_origin
+		WHERE true ON CONFLICT (loc, d) DO UPDATE SET bamt = bamt + excluded.bamt, bn = bn + 1`,
+	}},
+	"intent": {needs: []string{"tx"}, sql: []string{
 		`CREATE TEMP TABLE pos_intent (intent TEXT PRIMARY KEY, tx_id TEXT) WITHOUT ROWID`,
 		`INSERT OR IGNORE INTO pos_intent SELECT intent_id, tx_id FROM main.payment
 			WHERE intent_id IS NOT NULL AND tx_id IS NOT NULL AND tx_id <> ''`,
 		`INSERT OR IGNORE INTO pos_intent
-		SELECT t.payment_intent_id, t.tx_id FROM main.tender t JOIN main.tx j ON j.id = t.tx_id
+		SELECT t.payment_intent_id, t.tx_id FROM main.tender t JOIN pos_tx j ON j.id = t.tx_id
 		WHERE t.type = 'card' AND t.payment_intent_id IS NOT NULL AND t.payment_intent_id <> ''
 			AND (j.type = 'sale' OR (j.type = 'exchange' AND t.amount_cents > 0))`,
-		// gi: every gateway intent with the journal transaction it paid for and
-		// whether the books must reflect that transaction.
 		`CREATE TEMP TABLE pos_gi (intent TEXT PRIMARY KEY, tx_id TEXT, acc INTEGER, loc INTEGER, d TEXT,
 			status TEXT, received INTEGER, refunded INTEGER, capturable INTEGER, pos_tx TEXT) WITHOUT ROWID`,
 		`INSERT INTO pos_gi
-		SELECT g.id, j.id, CASE WHEN j.id IS NULL THEN 0 ELSE ` + accounted + ` END,
-			CAST(j.location_id AS INTEGER), j.occurred_date, g.status, g.amount_received, g.amount_refunded,
+		SELECT g.id, j.id, COALESCE(j.acc, 0), j.loc, j.d, g.status, g.amount_received, g.amount_refunded,
 			g.amount_capturable, g.pos_tx
 		FROM gw.payment_intents g
-		LEFT JOIN main.tx j ON j.id = COALESCE((SELECT pi.tx_id FROM pos_intent pi WHERE pi.intent = g.id), g.pos_tx)`,
+		LEFT JOIN pos_tx j ON j.id = COALESCE((SELECT pi.tx_id FROM pos_intent pi WHERE pi.intent = g.id), g.pos_tx)`,
 	}},
-	"stock": {needs: []string{"origin", "jline", "start"}, build: func(ctx context.Context, s *session) ([]string, error) {
-		start := "s.endq - s.allmoves" // the books' own ledger
+	// The stock ledger per location and item, when the start on hand is known: every
+	// pair a move touched (an untouched pair's end is its start by construction).
+	"ledger": {needs: []string{"start"}, build: func(ctx context.Context, s *session) ([]string, error) {
+		var start string
 		switch s.startSource {
 		case startBooks:
-			start = "COALESCE((SELECT st.onhand FROM ns.inventory_start st WHERE st.item = s.item AND st.location = s.loc), 0)"
+			start = "(SELECT st.onhand FROM ns.inventory_start st WHERE st.item = pos_ledger.item AND st.location = pos_ledger.loc)"
 		case startOptions:
-			start = "COALESCE((SELECT st.q FROM pos_start st WHERE st.loc = s.loc AND st.item = s.item), 0)"
+			start = "(SELECT st.q FROM pos_start st WHERE st.loc = pos_ledger.loc AND st.item = pos_ledger.item)"
+		default:
+			return nil, nil
 		}
 		return []string{
-			`CREATE TEMP TABLE pos_stock (loc INTEGER, item INTEGER, sold REAL, restocked REAL, adj REAL, posmoves REAL,
-				allmoves REAL, endq REAL, startq REAL, PRIMARY KEY (loc, item)) WITHOUT ROWID`,
-			`INSERT INTO pos_stock (loc, item, sold, restocked, adj, posmoves, allmoves, endq)
-			SELECT loc, item, SUM(sold), SUM(restocked), SUM(adj), SUM(pm), SUM(am),
-				COALESCE((SELECT v.onhand FROM ns.inventory v WHERE v.item = u.item AND v.location = u.loc), 0)
-			FROM (
-				SELECT CAST(j.location_id AS INTEGER) AS loc, l.item AS item,
-					CASE WHEN l.part = 'S' THEN l.q ELSE 0 END AS sold,
-					CASE WHEN l.part = 'R' AND l.restock THEN l.q ELSE 0 END AS restocked, 0 AS adj, 0 AS pm, 0 AS am
-				FROM pos_jline l JOIN main.tx j ON j.id = l.tx_id WHERE ` + accounted + `
-				UNION ALL
-				SELECT m.location, m.item, 0, 0, CASE WHEN o.ns_id IS NULL THEN m.quantity ELSE 0 END,
-					CASE WHEN o.ns_id IS NULL THEN 0 ELSE m.quantity END, m.quantity
-				FROM ns.inventory_moves m LEFT JOIN pos_origin o ON o.ns_id = m.transaction_id
-			) u GROUP BY loc, item`,
-			`UPDATE pos_stock AS s SET startq = ` + start,
+			`CREATE TEMP TABLE pos_ledger (loc INTEGER NOT NULL, item INTEGER NOT NULL, moves REAL NOT NULL DEFAULT 0,
+				startq REAL, endq REAL, PRIMARY KEY (loc, item)) WITHOUT ROWID`,
+			`INSERT INTO pos_ledger (loc, item, moves) SELECT location, item, quantity FROM ns.inventory_moves NOT INDEXED
+			WHERE true ON CONFLICT (loc, item) DO UPDATE SET moves = moves + excluded.moves`,
+			`UPDATE pos_ledger SET startq = COALESCE(` + start + `, 0),
+				endq = COALESCE((SELECT v.onhand FROM ns.inventory v WHERE v.item = pos_ledger.item AND v.location = pos_ledger.loc), 0)`,
 		}, nil
 	}},
 	"start": {build: func(ctx context.Context, s *session) ([]string, error) {
