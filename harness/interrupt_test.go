@@ -13,6 +13,7 @@ import (
 
 	"github.com/doorbuster/doorbuster/harness/rundir"
 	"github.com/doorbuster/doorbuster/loadgen"
+	"github.com/doorbuster/doorbuster/reports"
 )
 
 // longScenario would run for a minute; the tests below stop it early.
@@ -38,6 +39,9 @@ func TestGracefulInterrupt(t *testing.T) {
 	}
 	if out.Stopped != "graceful" || !out.Interrupted() || out.Passed() {
 		t.Errorf("outcome stopped %q, interrupted %v, passed %v", out.Stopped, out.Interrupted(), out.Passed())
+	}
+	if out.Summary == nil || out.Summary.Verdict.Status != reports.StatusInterrupted {
+		t.Errorf("an interrupted run is still checked and reported, verdict interrupted: %+v", out.Summary)
 	}
 	run, err := rundir.LoadRun(dir)
 	if err != nil {

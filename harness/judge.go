@@ -83,5 +83,5 @@ func (r *run) render(ctx context.Context, out *Outcome, samples []invariants.Syn
 		return
 	}
 	out.Summary = s
-	r.note("verdict: %s", s.Verdict.Status)
+	r.note("wrote the reports")
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/doorbuster/doorbuster/contract"
+	"github.com/doorbuster/doorbuster/fixtures"
 	"github.com/doorbuster/doorbuster/reports"
 )
 
@@ -47,5 +49,34 @@ func TestDrainTimeoutFailsTheVerdict(t *testing.T) {
 	if v.Status != reports.StatusInvariantsFailed || v.Invariants != "pass" || len(v.Reasons) != 1 ||
 		!strings.Contains(v.Reasons[0], "did not drain") || !strings.Contains(v.Reasons[0], "3 pending, 1 in flight") {
 		t.Errorf("verdict %+v", v)
+	}
+}
+
+// brokenJournal is the stand-in traffic writing a journal the checker cannot read.
+type brokenJournal struct{ *statusTraffic }
+
+func (b brokenJournal) Close() error {
+	return os.WriteFile(b.journal, []byte("not a database"), 0o644)
+}
+
+// TestCheckErrorMakesTheVerdictIncomplete: when the checker cannot run, the run still
+// ends with its reports, and they say the verdict could not be made.
+func TestCheckErrorMakesTheVerdictIncomplete(t *testing.T) {
+	var tr *statusTraffic
+	inner := newStatusTraffic(&tr)
+	out, err := Run(context.Background(), Config{
+		ScenarioPath: writeScenario(t, "s.yaml", strings.Replace(statusScenario, "duration: 2s", "duration: 1s", 1)),
+		OutDir:       filepath.Join(t.TempDir(), "run"),
+		NewTraffic: func(w *fixtures.World, cfg TrafficConfig) (Traffic, error) {
+			t, err := inner(w, cfg)
+			return brokenJournal{t.(*statusTraffic)}, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.CheckErr == nil || out.Invariants != nil || out.Passed() || out.Summary == nil ||
+		out.Summary.Verdict.Status != reports.StatusIncomplete {
+		t.Errorf("check error %v, invariants %+v, summary %+v", out.CheckErr, out.Invariants, out.Summary)
 	}
 }
