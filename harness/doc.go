@@ -7,12 +7,20 @@
 //	                              ▲            ▲
 //	                              │ HTTP       │ HTTP
 //	                          connector ◀──── registers (POS module) ◀── engine (plan)
-//	                              │
-//	          drain (sync status) ─▶ stock probe ─▶ exports ─▶ run directory, summary
+//	                              │    ▲
+//	                              │    └── actions (kill -9, restart, pause, partition, heal)
+//	          drain (sync status) ─▶ stock probe ─▶ exports ─▶ run directory
+//	          ─▶ invariant check ─▶ pos_sync_latency thresholds ─▶ reports (verdict)
 //
 // Modes (Config): embedded — the simulators and the reference connector run in this
-// process on loopback ports; url — a connector already running against `doorbuster sim`;
-// image — containers, through a ContainerStarter (package compose).
+// process on loopback ports (the connector as a child process when the scenario's
+// actions kill or pause it); url — a connector already running against `doorbuster sim`;
+// image — containers, through a ContainerStarter (Containers: package compose).
+//
+// After the drain the run is judged: the invariant checker holds the journal against the
+// books (invariants.json), the sync latencies it measured join the engine's metrics as
+// pos_sync_latency and the thresholds are evaluated again, and the reports are written;
+// Outcome.Summary's verdict is the run's.
 //
 // Every part the harness starts is torn down in reverse order on every path: success,
 // error, and cancellation. Cancelling Run's context is a graceful stop (no new iterations,
