@@ -439,7 +439,8 @@ func sameCatalogPosition(w *fixtures.World, sku string) (string, error) {
 func (r *runner) stackConfig(cr *caseRun, logName string) stackConfig {
 	res := cr.file.Resolved()
 	sc := stackConfig{world: cr.world, seed: cr.file.Seed, concurrencyLimit: res.NetSuite.ConcurrencyLimit,
-		bugs: r.opts.Bugs, log: r.log, logFile: filepath.Join(cr.dir, logName)}
+		bugs: r.opts.Bugs, log: r.log, logFile: filepath.Join(cr.dir, logName),
+		simLogFile: filepath.Join(cr.dir, strings.TrimSuffix(logName, "connector.log")+"simulators.log")}
 	if cr.file.Connector != nil {
 		sc.workers = cr.file.Connector.Concurrency
 		for _, b := range cr.file.Connector.Bugs {
@@ -684,12 +685,18 @@ func (r *runner) judge(ctx context.Context, cr *caseRun, out *harness.Outcome) {
 			r.log.Warn("certify: write invariants.json", "err", err)
 		}
 	}
-	if rep.SyncSamples == nil {
-		rep.SyncSamples, _ = invariants.SyncLatencies(ctx, dir)
+	// The harness renders the reports after its check; render them if it did not.
+	var sum *reports.Summary
+	if b, err := os.ReadFile(filepath.Join(dir, reports.SummaryFile)); err == nil {
+		var s reports.Summary
+		if json.Unmarshal(b, &s) == nil {
+			sum = &s
+		}
 	}
-	sum, err := reports.Render(ctx, dir, reports.Options{Version: r.opts.Version, SyncSamples: rep.SyncSamples, Logger: r.log})
-	if err != nil {
-		r.log.Warn("certify: render the case's reports", "case", cr.c.ID, "err", err)
+	if sum == nil {
+		if sum, err = reports.Render(ctx, dir, reports.Options{Version: r.opts.Version, SyncSamples: rep.SyncSamples, Logger: r.log}); err != nil {
+			r.log.Warn("certify: render the case's reports", "case", cr.c.ID, "err", err)
+		}
 	}
 
 	// The run itself.
@@ -711,6 +718,9 @@ func (r *runner) judge(ctx context.Context, cr *caseRun, out *harness.Outcome) {
 			tr.Observed = ptr(t.Observed)
 		}
 		if t.NoData && isSyncLatency(t.Key) {
+			if rep.SyncSamples == nil {
+				rep.SyncSamples, _ = invariants.SyncLatencies(ctx, dir)
+			}
 			tr = syncThreshold(t, rep.SyncSamples)
 		}
 		cr.res.Thresholds = append(cr.res.Thresholds, tr)

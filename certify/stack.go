@@ -58,8 +58,10 @@ type stackConfig struct {
 	workers          int // the connector's posting workers; 0: from governance
 	bugs             []string
 	log              *slog.Logger
-	// logFile receives the child connector's output.
-	logFile string
+	// logFile receives the child connector's output; simLogFile the in-process
+	// simulators' logs (a killed connector's requests end in errors there).
+	logFile    string
+	simLogFile string
 }
 
 // closers runs closing functions in reverse order.
@@ -84,25 +86,34 @@ func startSims(cfg stackConfig) (nsURL, gwURL string, cl closers, err error) {
 		}
 	}()
 	quiet := slog.New(slog.DiscardHandler)
+	simLog := quiet
+	if cfg.simLogFile != "" {
+		f, err := os.OpenFile(cfg.simLogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return "", "", cl, err
+		}
+		cl = append(cl, func(context.Context) error { return f.Close() })
+		simLog = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	nsFaults := faults.New(faults.NetSuite, cfg.seed, faults.WithLogger(quiet), faults.WithEventLimit(200_000))
 	gwFaults := faults.New(faults.Gateway, cfg.seed+1, faults.WithLogger(quiet), faults.WithEventLimit(200_000))
 	nsSrv, err := netsuite.New(cfg.world, netsuite.Config{ConcurrencyLimit: cfg.concurrencyLimit, Faults: nsFaults,
-		Logger: cfg.log.With("component", "netsuite")})
+		Logger: simLog.With("component", "netsuite")})
 	if err != nil {
 		return "", "", cl, fmt.Errorf("start the NetSuite simulator: %w", err)
 	}
 	cl = append(cl, func(context.Context) error { return nsSrv.Close() })
-	nsURL, stop, err := serveLoopback(nsSrv.Handler(), cfg.log)
+	nsURL, stop, err := serveLoopback(nsSrv.Handler(), simLog)
 	if err != nil {
 		return "", "", cl, fmt.Errorf("start the NetSuite simulator: %w", err)
 	}
 	cl = append(cl, stop)
-	gwSrv, err := gateway.New(cfg.world, gateway.Config{Faults: gwFaults, Seed: cfg.seed, Logger: cfg.log.With("component", "gateway")})
+	gwSrv, err := gateway.New(cfg.world, gateway.Config{Faults: gwFaults, Seed: cfg.seed, Logger: simLog.With("component", "gateway")})
 	if err != nil {
 		return "", "", cl, fmt.Errorf("start the gateway simulator: %w", err)
 	}
 	cl = append(cl, func(context.Context) error { return gwSrv.Close() })
-	gwURL, stop, err = serveLoopback(gwSrv.Handler(), cfg.log)
+	gwURL, stop, err = serveLoopback(gwSrv.Handler(), simLog)
 	if err != nil {
 		return "", "", cl, fmt.Errorf("start the gateway simulator: %w", err)
 	}
