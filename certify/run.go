@@ -149,14 +149,10 @@ func Run(ctx context.Context, cat *Catalog, opts Options) (*Certificate, error) 
 	cert := &Certificate{
 		Schema: Schema, SchemaVersion: SchemaVersion,
 		Doorbuster: Generator{Version: cmpOr(opts.Version, "dev")},
-		Suite:      opts.Suite, Selected: opts.Cases,
-		Catalog: CatalogInfo{Version: cat.Version, Dir: filepath.ToSlash(cat.Dir), Cases: len(cat.Cases)},
-		Seed:    seed, World: WorldInfo{Size: string(size), Seed: seed},
+		Suite:      opts.Suite,
+		Catalog:    CatalogInfo{Version: cat.Version, Dir: filepath.ToSlash(cat.Dir), Cases: len(cat.Cases)},
+		Seed:       seed, World: WorldInfo{Size: string(size), Seed: seed},
 		StartedAt: opts.Now().UTC(),
-	}
-	cert.Connector, err = r.identify(ctx)
-	if err != nil {
-		return nil, err
 	}
 	if opts.mode() == ModeImage {
 		cleanup, err := r.prepareImage(ctx)
@@ -164,6 +160,16 @@ func Run(ctx context.Context, cat *Catalog, opts Options) (*Certificate, error) 
 			return nil, err
 		}
 		defer cleanup(context.WithoutCancel(ctx))
+	}
+	cert.Connector, err = r.identify(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(opts.Cases) > 0 {
+		cert.Selected = make([]string, len(cases))
+		for i, c := range cases {
+			cert.Selected[i] = c.ID
+		}
 	}
 	r.progress("certifying %s: %s suite, %d cases, seed %d → %s\n", cert.Connector.Name(), opts.Suite, len(cases), seed, r.out)
 	for i, c := range cases {
@@ -259,7 +265,7 @@ func (r *runner) identify(ctx context.Context) (ConnectorInfo, error) {
 	case ModeImage:
 		ci.Image = o.ConnectorImage
 		ci.ImageDigest = imageDigest(ctx, o.ConnectorImage)
-		ci.Reference = o.ConnectorImage == o.SimImage
+		ci.Reference = o.ConnectorImage == r.simImage
 	}
 	return ci, nil
 }

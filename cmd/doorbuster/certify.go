@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/spf13/cobra"
@@ -116,6 +117,9 @@ func runCertify(ctx context.Context, streams ioStreams, opts certifyOptions) err
 		Version: version, Progress: streams.ErrOut,
 		Logger: slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
+	if co.OutDir == "" {
+		co.OutDir = filepath.Join("certificates", time.Now().UTC().Format("20060102-150405")+"-"+opts.Suite)
+	}
 	if opts.SeedSet {
 		co.Seed = &opts.Seed
 	}
@@ -130,10 +134,6 @@ func runCertify(ctx context.Context, streams ioStreams, opts certifyOptions) err
 	case err != nil:
 		return err
 	}
-	dir := opts.Out
-	if dir == "" {
-		dir = "certificates"
-	}
 	fmt.Fprintf(streams.Out, "%s — %d of %d cases passed\n", cert.Verdict, cert.Summary.Passed, cert.Summary.Cases)
 	for _, c := range cert.Cases {
 		if !c.Passed() {
@@ -143,11 +143,7 @@ func runCertify(ctx context.Context, streams ioStreams, opts certifyOptions) err
 			}
 		}
 	}
-	if opts.Out != "" {
-		fmt.Fprintf(streams.Out, "certificate: %s\n", filepath.Join(dir, certify.HTMLFile))
-	} else {
-		fmt.Fprintf(streams.Out, "certificate: see the certificates/ directory (%s)\n", certify.HTMLFile)
-	}
+	fmt.Fprintf(streams.Out, "certificate: %s\n", filepath.Join(co.OutDir, certify.HTMLFile))
 	fmt.Fprintf(streams.Out, "digest: %s\n", cert.Digest)
 	if cert.Verdict != certify.Certified {
 		return withCode(exitNotCertified, fmt.Errorf("not certified: %d of %d cases did not pass", cert.Summary.Cases-cert.Summary.Passed, cert.Summary.Cases))
