@@ -9,6 +9,7 @@ import (
 
 	"github.com/doorbuster/doorbuster/connector"
 	"github.com/doorbuster/doorbuster/contract"
+	"github.com/doorbuster/doorbuster/fixtures"
 )
 
 // rec is the SQL for the NetSuite internal id of tx's record of a type.
@@ -308,6 +309,66 @@ func TestBugSwitches(t *testing.T) {
 				}
 			}
 			t.Logf("%s → failing %v", c.bug, got)
+		})
+	}
+}
+
+// TestInventoryLedger holds the books' stock ledger against a known start: the
+// world's stock, given as Options.StartStock or kept in the books (inventory_start).
+func TestInventoryLedger(t *testing.T) {
+	sc := runScript(t)
+	w, err := fixtures.Generate(7, fixtures.Small) // runScript's world
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start []StockLevel
+	var values []string
+	for _, it := range w.Items {
+		for _, st := range it.OnHand {
+			start = append(start, StockLevel{ItemID: it.ID, LocationID: st.LocationID, Quantity: st.Quantity})
+			values = append(values, fmt.Sprintf("(%s, %s, %g)", it.ID, st.LocationID, st.Quantity))
+		}
+	}
+	snapshot := []string{
+		`CREATE TABLE ns.inventory_start (item INTEGER NOT NULL, location INTEGER NOT NULL, onhand REAL NOT NULL, PRIMARY KEY (item, location))`,
+		`INSERT INTO ns.inventory_start VALUES ` + strings.Join(values, ", "),
+	}
+	drift := `UPDATE ns.inventory SET onhand = onhand + 5 WHERE location = 1 AND item = (SELECT id FROM ns.items WHERE itemid = '` + sc.soldSKU + `')`
+	soldID, _ := w.ItemBySKU(sc.soldSKU)
+	for _, c := range []struct {
+		name    string
+		corrupt []string
+		opts    Options
+		fail    bool
+		note    string
+	}{
+		{name: "options, clean", opts: Options{StartStock: start}, note: "Options.StartStock"},
+		{name: "options, on hand drifted", corrupt: []string{drift}, opts: Options{StartStock: start}, fail: true, note: "Options.StartStock"},
+		{name: "books snapshot, clean", corrupt: snapshot, note: "inventory_start"},
+		{name: "books snapshot, on hand drifted", corrupt: append(snapshot, drift), fail: true, note: "inventory_start"},
+		{name: "no start, on hand drifted", corrupt: []string{drift}, note: "opening balance is not checked"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := copyRun(t, sc.dir)
+			if len(c.corrupt) > 0 {
+				corrupt(t, dir, c.corrupt...)
+			}
+			r := check(t, dir, c.opts)
+			res, _ := r.Result(InventoryConserved)
+			if !strings.Contains(res.Note, c.note) {
+				t.Errorf("note %q, want it to mention %q", res.Note, c.note)
+			}
+			if got := failing(r); c.fail != (len(got) > 0) || c.fail && !slices.Equal(got, []string{InventoryConserved}) {
+				dumpReport(t, r)
+				t.Fatalf("failing %v", got)
+			}
+			if c.fail {
+				want := evidenceWant{what: "item " + soldID.ID + " at location 1: start + stock moves ≠ end on hand"}
+				if !slices.ContainsFunc(res.Evidence, want.matches) {
+					dumpReport(t, r)
+					t.Errorf("no evidence matches %+v", want)
+				}
+			}
 		})
 	}
 }

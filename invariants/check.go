@@ -59,7 +59,7 @@ func Check(ctx context.Context, runDir string, opts Options) (*Report, error) {
 		skip[id] = true
 	}
 	s, err := openSession(ctx, filepath.Join(runDir, journalFile), filepath.Join(runDir, netsuiteFile),
-		filepath.Join(runDir, gatewayFile))
+		filepath.Join(runDir, gatewayFile), true)
 	if err != nil {
 		return nil, err
 	}
@@ -184,12 +184,12 @@ func runRule(ctx context.Context, s *session, r rule, skipped bool, opts Options
 func startNote(src string) string {
 	switch src {
 	case startBooks:
-		return "start on hand: the NetSuite books' start snapshot (inventory_start)"
+		return "start on hand: the NetSuite books' start snapshot (inventory_start); the ledger start + moves = end is checked per location and item"
 	case startOptions:
-		return "start on hand: the world's stock (Options.StartStock)"
+		return "start on hand: the world's stock (Options.StartStock); the ledger start + moves = end is checked per location and item"
 	default:
-		return "start on hand derived from NetSuite's stock ledger (end − every move it booked), since the books keep no start snapshot: " +
-			"this holds NetSuite's stock moves for POS records against the journal, not its opening balance"
+		return "the books keep no start snapshot, so the opening balance is not checked: every POS record's stock moves are held " +
+			"against its lines (item, quantity, location), with missing, duplicate and unexplained moves"
 	}
 }
 

@@ -44,6 +44,9 @@ import (
 type helper struct {
 	needs []string
 	sql   []string
+	// stage: the worker stage that builds the helper when the session has a worker
+	// (see worker.go); its statements then may not use the session's temp tables.
+	stage string
 	build func(ctx context.Context, s *session) ([]string, error) // instead of sql
 }
 
@@ -58,12 +61,20 @@ func lineHash(item, amt, tax, q, restock string) string {
 // partOf is a journal line's part: the record of an exchange it belongs to.
 const partOf = `CASE WHEN j.type = 'sale' THEN 'S' WHEN j.type = 'return' OR l.quantity < 0 THEN 'R' ELSE 'S' END`
 
+// lineItem is a journal line's item: its NetSuite id, else the item of its SKU.
+const lineItem = `COALESCE(l.item_id + 0, (SELECT i.id FROM ns.items i WHERE i.itemid = l.sku))`
+
+// lineAmount is the amount a journal line's record line must carry: quantity × unit
+// price (rounded to the cent) − discount, made positive for an exchange's returned line.
+const lineAmount = `(CASE WHEN l.quantity < 0 THEN -1 ELSE 1 END) *
+	(CAST(round(l.quantity * l.unit_price_cents) AS INTEGER) - COALESCE(l.discount_cents, 0))`
+
 // jpartCols are pos_jpart's aggregates over pos_jline.
 const jpartCols = `COUNT(*), SUM(q), SUM(amt), SUM(tax), SUM(restock * q), SUM(h),
 	SUM(item * q * CASE part WHEN 'S' THEN 1 ELSE restock END), type, loc, d, offline, ack, acc`
 
 var helpers = map[string]helper{
-	"origin": {sql: []string{
+	"origin": {stage: "origin", sql: []string{
 		`CREATE TEMP TABLE pos_origin (
 			ns_id INTEGER PRIMARY KEY, recordtype TEXT NOT NULL, part TEXT NOT NULL, tx_id TEXT, claimed TEXT,
 			createddate TEXT, trandate TEXT, location INTEGER, entity INTEGER, createdfrom INTEGER,
@@ -104,10 +115,8 @@ var helpers = map[string]helper{
 		SELECT tx_id, part, line_no, item, q, amt, tax, restock, ` + lineHash("item", "amt", "tax", "q", "restock") + ` AS h,
 			loc, d, offline, ack, acc, orig, type
 		FROM (SELECT j.id AS tx_id, ` + partOf + ` AS part, l.line_no,
-				COALESCE(l.item_id + 0, (SELECT i.id FROM ns.items i WHERE i.itemid = l.sku)) AS item,
-				abs(l.quantity) AS q,
-				(CASE WHEN l.quantity < 0 THEN -1 ELSE 1 END) *
-					(CAST(round(l.quantity * l.unit_price_cents) AS INTEGER) - COALESCE(l.discount_cents, 0)) AS amt,
+				` + lineItem + ` AS item,
+				abs(l.quantity) AS q, ` + lineAmount + ` AS amt,
 				abs(COALESCE(l.tax_cents, 0)) AS tax,
 				CASE j.type WHEN 'sale' THEN 0 WHEN 'return' THEN COALESCE(l.restock, 0)
 					ELSE iif(l.quantity < 0, COALESCE(l.restock, 0), 0) END AS restock,
@@ -116,17 +125,25 @@ var helpers = map[string]helper{
 	}},
 	// Bare columns (type, loc, …) are the transaction's: the same on every line. A
 	// sale's or a return's lines are all one part, so they group by transaction in
-	// pos_tx's order without sorting; only exchanges are split by part.
+	// pos_tx's order without sorting; only exchanges are split by part. Sales (most
+	// lines) are summed without the view, their part and restock being constants.
 	"jpart": {needs: []string{"jline"}, sql: []string{
 		`CREATE TEMP TABLE pos_jpart (
 			tx_id TEXT NOT NULL, part TEXT NOT NULL, n INTEGER, q REAL, amt INTEGER, tax INTEGER, rq REAL, h INTEGER,
 			sq REAL, type TEXT, loc INTEGER, d TEXT, offline INTEGER, ack INTEGER, acc INTEGER,
 			PRIMARY KEY (tx_id, part)) WITHOUT ROWID`,
-		`INSERT INTO pos_jpart SELECT tx_id, part, ` + jpartCols + ` FROM pos_jline WHERE type <> 'exchange' GROUP BY tx_id`,
+		`INSERT INTO pos_jpart
+		SELECT tx_id, 'S', COUNT(*), SUM(q), SUM(amt), SUM(tax), 0, SUM(` + lineHash("item", "amt", "tax", "q", "0") + `), SUM(item * q),
+			'sale', loc, d, offline, ack, acc
+		FROM (SELECT j.id AS tx_id, ` + lineItem + ` AS item, abs(l.quantity) AS q, ` + lineAmount + ` AS amt,
+				abs(COALESCE(l.tax_cents, 0)) AS tax, j.loc, j.d, j.offline, j.ack, j.acc
+			FROM pos_tx j CROSS JOIN main.line l ON l.tx_id = j.id WHERE j.type = 'sale')
+		GROUP BY tx_id`,
+		`INSERT INTO pos_jpart SELECT tx_id, part, ` + jpartCols + ` FROM pos_jline WHERE type NOT IN ('sale', 'exchange') GROUP BY tx_id`,
 		`INSERT INTO pos_jpart SELECT tx_id, part, ` + jpartCols + ` FROM pos_jline WHERE type = 'exchange' GROUP BY tx_id, part`,
 	}},
 	// Record sums: restock is only set on cash refund lines.
-	"rline": {sql: []string{
+	"rline": {stage: "books", sql: []string{
 		`CREATE TEMP TABLE pos_rline (ns_id INTEGER PRIMARY KEY, n INTEGER, q REAL, amt INTEGER, tax INTEGER, rq REAL, h INTEGER)`,
 		`INSERT INTO pos_rline
 		SELECT transaction_id, COUNT(*), SUM(quantity), SUM(amount_cents), SUM(tax_cents), SUM(restock * quantity),
@@ -135,7 +152,7 @@ var helpers = map[string]helper{
 			FROM ns.transaction_lines WHERE sublist = 'item')
 		GROUP BY transaction_id`,
 	}},
-	"rmove": {sql: []string{
+	"rmove": {stage: "books", sql: []string{
 		`CREATE TEMP TABLE pos_rmove (ns_id INTEGER PRIMARY KEY, n INTEGER, mq REAL, miq REAL, minloc INTEGER, maxloc INTEGER)`,
 		`INSERT INTO pos_rmove
 		SELECT transaction_id, COUNT(*), SUM(quantity), SUM(item * quantity), MIN(location), MAX(location)
@@ -154,7 +171,7 @@ var helpers = map[string]helper{
 		GROUP BY tx_id`,
 	}},
 	// Record tenders: only cash sales and refunds have them.
-	"rtender": {sql: []string{
+	"rtender": {stage: "books", sql: []string{
 		`CREATE TEMP TABLE pos_rtender (ns_id INTEGER PRIMARY KEY, card INTEGER, cash INTEGER, gift INTEGER, other INTEGER)`,
 		`INSERT INTO pos_rtender
 		SELECT transaction_id, SUM(CASE WHEN kind = 'card' THEN amount_cents ELSE 0 END),
@@ -206,7 +223,7 @@ var helpers = map[string]helper{
 		SELECT tx_id, part, COUNT(*) AS n, group_concat(recordtype || ' ' || ns_id, ', ') AS recs
 		FROM pos_origin WHERE tx_id IS NOT NULL GROUP BY tx_id, part HAVING COUNT(*) > 1`,
 	}},
-	"gl": {sql: []string{
+	"gl": {stage: "books", sql: []string{
 		`CREATE TEMP TABLE pos_gl (ns_id INTEGER PRIMARY KEY, dr INTEGER, cr INTEGER)`,
 		`INSERT INTO pos_gl SELECT transaction_id, SUM(debit_cents), SUM(credit_cents) FROM ns.gl_lines GROUP BY transaction_id`,
 	}},

@@ -2,6 +2,7 @@ package invariants
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ import (
 // pos_sync_latency; reports chart them.
 func SyncLatencies(ctx context.Context, runDir string) ([]SyncSample, error) {
 	s, err := openSession(ctx, filepath.Join(runDir, journalFile), filepath.Join(runDir, netsuiteFile),
-		filepath.Join(runDir, gatewayFile))
+		filepath.Join(runDir, gatewayFile), false)
 	if err != nil {
 		return nil, err
 	}
@@ -28,14 +29,19 @@ func SyncLatencies(ctx context.Context, runDir string) ([]SyncSample, error) {
 	if err := s.need(ctx, "origin", "tx"); err != nil {
 		return nil, err
 	}
-	return syncSamples(ctx, s)
+	return syncSamples(ctx, s.c, ackedFromTx)
 }
 
-func syncSamples(ctx context.Context, s *session) ([]SyncSample, error) {
-	rows, err := s.c.QueryContext(ctx, `SELECT id, acked, posted FROM (
+// ackedFromTx are the acknowledged transactions (id, acked) of a session.
+const ackedFromTx = `(SELECT id, acked FROM pos_tx WHERE ack AND acked <> '')`
+
+// syncSamples reads the samples of the acknowledged transactions in acked (a subquery
+// of id and acked) against pos_origin.
+func syncSamples(ctx context.Context, c *sql.Conn, acked string) ([]SyncSample, error) {
+	rows, err := c.QueryContext(ctx, `SELECT id, acked, posted FROM (
 			SELECT j.id, j.acked, (SELECT MAX(f) FROM (SELECT MIN(o.createddate) AS f FROM pos_origin o
 				WHERE o.tx_id = j.id GROUP BY o.part)) AS posted
-			FROM pos_tx j WHERE j.ack AND j.acked <> '')
+			FROM `+acked+` j)
 		WHERE posted IS NOT NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("invariants: sync latency: %w", err)
@@ -96,7 +102,12 @@ type runMeta struct {
 
 func kpis(ctx context.Context, s *session, runDir string, ran []rule, rep *Report) error {
 	var err error
-	if rep.SyncSamples, err = syncSamples(ctx, s); err != nil {
+	if s.work != nil {
+		if err := s.work.wait(ctx, "sync"); err != nil {
+			return err
+		}
+		rep.SyncSamples = s.work.samples
+	} else if rep.SyncSamples, err = syncSamples(ctx, s.c, ackedFromTx); err != nil {
 		return err
 	}
 	rep.KPIs.SyncLatency = Latencies(rep.SyncSamples)

@@ -153,7 +153,7 @@ var rules = []rule{
 	},
 	{
 		id:        RevenueByStoreDay,
-		statement: "NetSuite's income per location and tranDate equals the POS line amounts per store and occurred date.",
+		statement: "NetSuite's income per location and tranDate (cash sale subtotals − cash refund subtotals) equals the POS line amounts per store and occurred date.",
 		needs:     []string{"rev"},
 		applies: []condition{{"SELECT EXISTS (SELECT 1 FROM pos_rev)",
 			"nothing was acknowledged or posted"}},
@@ -319,16 +319,19 @@ var rules = []rule{
 		applies: []condition{{"SELECT EXISTS (SELECT 1 FROM pos_tx WHERE type IN ('return', 'exchange')) OR EXISTS (SELECT 1 FROM pos_origin WHERE part = 'R')",
 			"no returns or exchanges in this run"}},
 		build: []string{
-			// What the POS returned against each original sale, per item and in money.
+			// The returns and exchanges, and what the POS returned against each original
+			// sale, per item and in money.
+			`CREATE TEMP TABLE pos_rtx AS SELECT id, orig, acc FROM pos_tx WHERE type IN ('return', 'exchange') AND orig IS NOT NULL`,
 			`CREATE TEMP TABLE pos_ret AS
-			SELECT orig, item, SUM(q) AS q, group_concat(DISTINCT tx_id) AS txs
-			FROM pos_jline WHERE type IN ('return', 'exchange') AND part = 'R' AND orig IS NOT NULL AND acc
-			GROUP BY orig, item`,
+			SELECT r.orig, l.item, SUM(l.q) AS q, group_concat(DISTINCT r.id) AS txs
+			FROM pos_rtx r CROSS JOIN pos_jline l ON l.tx_id = r.id
+			WHERE r.acc AND l.part = 'R'
+			GROUP BY r.orig, l.item`,
 			`CREATE TEMP TABLE pos_retamt AS
-			SELECT j.orig, SUM(p.amt + p.tax) AS amt, group_concat(j.id, ' ') AS txs
-			FROM pos_tx j JOIN pos_jpart p ON p.tx_id = j.id AND p.part = 'R'
-			WHERE j.type IN ('return', 'exchange') AND j.orig IS NOT NULL AND j.acc
-			GROUP BY j.orig`,
+			SELECT r.orig, SUM(p.amt + p.tax) AS amt, group_concat(r.id, ' ') AS txs
+			FROM pos_rtx r JOIN pos_jpart p ON p.tx_id = r.id AND p.part = 'R'
+			WHERE r.acc
+			GROUP BY r.orig`,
 			// POS: returned ≤ sold, refunded ≤ sale total.
 			`INSERT INTO v_returns_bounded
 			SELECT orig, 'pos-qty', item, sold, q, txs FROM (
@@ -341,9 +344,8 @@ var rules = []rule{
 			WHERE EXISTS (SELECT 1 FROM pos_tx WHERE id = a.orig) AND a.amt > COALESCE(p.amt + p.tax, 0)`,
 			// NetSuite: what its refunds returned against each original ≤ what the POS returned.
 			`CREATE TEMP TABLE pos_bret AS
-			SELECT j.orig, j.id AS tx_id, o.ns_id, o.recordtype, o.total, o.createdfrom
-			FROM pos_tx j CROSS JOIN pos_origin o ON o.tx_id = j.id AND o.part = 'R'
-			WHERE j.type IN ('return', 'exchange') AND j.orig IS NOT NULL`,
+			SELECT r.orig, r.id AS tx_id, o.ns_id, o.recordtype, o.total, o.createdfrom
+			FROM pos_rtx r CROSS JOIN pos_origin o ON o.tx_id = r.id AND o.part = 'R'`,
 			`INSERT INTO v_returns_bounded
 			SELECT b.orig, 'books-qty', b.item, COALESCE(r.q, 0), b.q, b.recs
 			FROM (SELECT br.orig, l.item, SUM(l.quantity) AS q, group_concat(DISTINCT br.ns_id) AS recs

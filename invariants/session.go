@@ -26,6 +26,8 @@ type session struct {
 	db    *sql.DB
 	c     *sql.Conn
 	built map[string]bool
+	work  *worker // builds some helpers in parallel; nil: none
+	stop  context.CancelFunc // ends the worker early
 	// startSource says where inventory-conserved took the start on hand from.
 	startSource string
 	start       []StockLevel
@@ -46,8 +48,9 @@ func sqliteURI(path string, pragmas ...string) (string, error) {
 	return u.String(), nil
 }
 
-// openSession opens journal (main) and attaches the books, read-only.
-func openSession(ctx context.Context, journal, netsuite, gateway string) (*session, error) {
+// openSession opens journal (main) and attaches the books, read-only. With parallel,
+// a worker starts building some helpers on a second connection.
+func openSession(ctx context.Context, journal, netsuite, gateway string, parallel bool) (*session, error) {
 	for _, f := range []struct{ what, path string }{
 		{"journal", journal}, {"NetSuite books", netsuite}, {"gateway books", gateway},
 	} {
@@ -110,11 +113,25 @@ func openSession(ctx context.Context, journal, netsuite, gateway string) (*sessi
 			return nil, fmt.Errorf("invariants: the %s %s has no table %q", want.what, want.path, want.table)
 		}
 	}
+	if parallel {
+		u, err := sqliteURI(netsuite)
+		if err == nil {
+			err = s.startWorker(ctx, dsn, u)
+		}
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 func (s *session) close() error {
 	var errs []error
+	if s.work != nil {
+		s.stop()
+		errs = append(errs, s.work.close())
+	}
 	if s.c != nil {
 		errs = append(errs, s.c.Close())
 	}
@@ -163,6 +180,13 @@ func (s *session) need(ctx context.Context, names ...string) error {
 		h, ok := helpers[n]
 		if !ok {
 			return fmt.Errorf("invariants: no helper table %q", n)
+		}
+		if h.stage != "" && s.work != nil {
+			if err := s.work.wait(ctx, h.stage); err != nil {
+				return err
+			}
+			s.built[n] = true
+			continue
 		}
 		if err := s.need(ctx, h.needs...); err != nil {
 			return err

@@ -1,0 +1,163 @@
+package invariants
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// worker is a second connection that builds some helpers while the session works on
+// others, so a check uses two cores. It opens the same files and writes its tables
+// into two in-memory databases (SQLite's memdb VFS) that the session attaches too:
+// work1 gets pos_origin, work2 the helpers that read only the NetSuite books (line,
+// stock move, tender and GL sums: the largest tables). Then it reads the sync latency
+// samples. Each stage is signalled when done; the session reads a stage's tables only
+// after that, so the two connections never contend for a lock.
+type worker struct {
+	db      *sql.DB
+	stages  map[string]*stage
+	samples []SyncSample
+}
+
+type stage struct {
+	done chan struct{}
+	err  error
+}
+
+// The worker's stages, in order, and the database each writes.
+var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"sync", ""}}
+
+// inSchema rewrites a helper's statements to build its tables in schema (a worker
+// database) instead of temp.
+func inSchema(stmts []string, schema string) []string {
+	out := make([]string, len(stmts))
+	for i, q := range stmts {
+		q = strings.Replace(q, "CREATE TEMP TABLE ", "CREATE TABLE "+schema+".", 1)
+		out[i] = strings.Replace(q, "CREATE INDEX temp.", "CREATE INDEX "+schema+".", 1)
+	}
+	return out
+}
+
+// startWorker attaches two fresh in-memory databases to the session and starts the
+// worker on journal and netsuite (read-only SQLite URIs).
+func (s *session) startWorker(ctx context.Context, journal, netsuite string) error {
+	var mems []string
+	for _, name := range []string{"work1", "work2"} {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return fmt.Errorf("invariants: %w", err)
+		}
+		mem := "file:/doorbuster-invariants-" + hex.EncodeToString(b[:]) + "?vfs=memdb"
+		if _, err := s.c.ExecContext(ctx, "ATTACH DATABASE ? AS "+name, mem); err != nil {
+			return fmt.Errorf("invariants: attaching %s: %w", name, err)
+		}
+		mems = append(mems, mem)
+	}
+	db, err := sql.Open("sqlite", journal)
+	if err != nil {
+		return fmt.Errorf("invariants: the worker connection: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	w := &worker{db: db, stages: map[string]*stage{}}
+	for _, st := range workerStages {
+		w.stages[st.name] = &stage{done: make(chan struct{})}
+	}
+	wctx, stop := context.WithCancel(ctx)
+	s.work, s.stop = w, stop
+	go w.run(wctx, netsuite, mems)
+	return nil
+}
+
+func (w *worker) run(ctx context.Context, netsuite string, mems []string) {
+	// Every stage ends, in order, with the first error passed on to the rest.
+	var err error
+	defer func() {
+		for _, st := range workerStages {
+			if s := w.stages[st.name]; !isClosed(s.done) {
+				s.err = err
+				close(s.done)
+			}
+		}
+	}()
+	c, err := w.db.Conn(ctx)
+	if err != nil {
+		err = fmt.Errorf("invariants: worker: %w", err)
+		return
+	}
+	defer c.Close()
+	setup := []string{"ATTACH DATABASE ? AS ns", "ATTACH DATABASE ? AS work1", "ATTACH DATABASE ? AS work2"}
+	args := []string{netsuite, mems[0], mems[1]}
+	for i, q := range setup {
+		if _, err = c.ExecContext(ctx, q, args[i]); err != nil {
+			err = fmt.Errorf("invariants: worker: %w", err)
+			return
+		}
+	}
+	for _, q := range []string{"PRAGMA ns.cache_size = -262144", "PRAGMA ns.mmap_size = 4294967296",
+		"PRAGMA work1.journal_mode = OFF", "PRAGMA work2.journal_mode = OFF", "PRAGMA work1.synchronous = OFF",
+		"PRAGMA work2.synchronous = OFF"} {
+		if _, err = c.ExecContext(ctx, q); err != nil {
+			err = fmt.Errorf("invariants: worker: %w", err)
+			return
+		}
+	}
+	for _, st := range workerStages {
+		switch st.name {
+		case "sync":
+			w.samples, err = syncSamples(ctx, c,
+				`(SELECT id, acked_at AS acked FROM main.tx WHERE outcome = 'acknowledged' AND acked_at <> '')`)
+		default:
+			for _, n := range helperNames() {
+				h := helpers[n]
+				if h.stage != st.name {
+					continue
+				}
+				for _, q := range inSchema(h.sql, st.schema) {
+					if _, err = c.ExecContext(ctx, q); err != nil {
+						err = fmt.Errorf("invariants: helper %s: %w\nin: %s", n, err, firstLine(q))
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+		close(w.stages[st.name].done)
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait blocks until stage name is done and returns its error.
+func (w *worker) wait(ctx context.Context, name string) error {
+	st := w.stages[name]
+	select {
+	case <-st.done:
+		return st.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close waits for the worker (its context ends it early) and closes its connection.
+func (w *worker) close() error {
+	for _, st := range workerStages {
+		<-w.stages[st.name].done
+	}
+	return errors.Join(w.db.Close())
+}
