@@ -26,7 +26,7 @@ type session struct {
 	db    *sql.DB
 	c     *sql.Conn
 	built map[string]bool
-	work  *worker // builds some helpers in parallel; nil: none
+	work  *worker            // builds some helpers in parallel; nil: none
 	stop  context.CancelFunc // ends the worker early
 	// startSource says where inventory-conserved took the start on hand from.
 	startSource string
