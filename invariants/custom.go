@@ -92,7 +92,11 @@ func singleSelect(q string) error {
 	if strings.Contains(body, ";") {
 		return errors.New("the sql must be a single statement")
 	}
-	kw := strings.ToUpper(strings.Fields(body + " ")[0])
+	words := strings.Fields(body)
+	if len(words) == 0 {
+		return errors.New("the sql holds no statement (only comments or blanks)")
+	}
+	kw := strings.ToUpper(words[0])
 	if i := strings.IndexAny(kw, "(*"); i > 0 {
 		kw = kw[:i]
 	}
