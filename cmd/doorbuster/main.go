@@ -92,6 +92,12 @@ func newVersionCmd(streams ioStreams) *cobra.Command {
 }
 
 func main() {
+	// Container mode removes its own containers, networks, volumes and images on every
+	// path, so testcontainers' reaper (an image pulled from a registry, which air-gapped
+	// CI machines cannot reach) is off unless the user asks for it.
+	if _, set := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !set {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
 	os.Exit(run(os.Args[1:], ioStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
 }
 
