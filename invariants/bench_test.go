@@ -224,6 +224,7 @@ func BenchmarkCheck1M(b *testing.B) {
 	}
 	b.Logf("generated %d transactions in %s", n, time.Since(began).Round(time.Second))
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for range b.N {
 		r, err := Check(ctx, dir, Options{})
 		if err != nil {
@@ -242,4 +243,5 @@ func BenchmarkCheck1M(b *testing.B) {
 			r.Counts.JournalTransactions, r.Counts.NetSuitePOSRecords)
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+	b.ReportMetric((processCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }

@@ -240,21 +240,25 @@ var helpers = map[string]helper{
 		SELECT IFNULL(location, 0), IFNULL(trandate, ''), CASE part WHEN 'S' THEN subtotal ELSE -subtotal END, 1 FROM pos_origin
 		WHERE true ON CONFLICT (loc, d) DO UPDATE SET bamt = bamt + excluded.bamt, bn = bn + 1`,
 	}},
-	"intent": {needs: []string{"tx"}, sql: []string{
+	// Gateway intents with the journal transaction each paid for. Read from the
+	// journal's own tables (not pos_tx), so that the worker can build them.
+	"intent": {needs: []string{"origin"}, stage: "gateway", sql: []string{
 		`CREATE TEMP TABLE pos_intent (intent TEXT PRIMARY KEY, tx_id TEXT) WITHOUT ROWID`,
 		`INSERT OR IGNORE INTO pos_intent SELECT intent_id, tx_id FROM main.payment
 			WHERE intent_id IS NOT NULL AND tx_id IS NOT NULL AND tx_id <> ''`,
 		`INSERT OR IGNORE INTO pos_intent
-		SELECT t.payment_intent_id, t.tx_id FROM main.tender t JOIN pos_tx j ON j.id = t.tx_id
+		SELECT t.payment_intent_id, t.tx_id FROM main.tender t JOIN main.tx j ON j.id = t.tx_id
 		WHERE t.type = 'card' AND t.payment_intent_id IS NOT NULL AND t.payment_intent_id <> ''
 			AND (j.type = 'sale' OR (j.type = 'exchange' AND t.amount_cents > 0))`,
 		`CREATE TEMP TABLE pos_gi (intent TEXT PRIMARY KEY, tx_id TEXT, acc INTEGER, loc INTEGER, d TEXT,
 			status TEXT, received INTEGER, refunded INTEGER, capturable INTEGER, pos_tx TEXT) WITHOUT ROWID`,
 		`INSERT INTO pos_gi
-		SELECT g.id, j.id, COALESCE(j.acc, 0), j.loc, j.d, g.status, g.amount_received, g.amount_refunded,
+		SELECT g.id, j.id, CASE WHEN j.id IS NULL THEN 0
+				ELSE j.outcome = 'acknowledged' OR EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id) END,
+			CAST(j.location_id AS INTEGER), j.occurred_date, g.status, g.amount_received, g.amount_refunded,
 			g.amount_capturable, g.pos_tx
 		FROM gw.payment_intents g
-		LEFT JOIN pos_tx j ON j.id = COALESCE((SELECT pi.tx_id FROM pos_intent pi WHERE pi.intent = g.id), g.pos_tx)`,
+		LEFT JOIN main.tx j ON j.id = COALESCE((SELECT pi.tx_id FROM pos_intent pi WHERE pi.intent = g.id), g.pos_tx)`,
 	}},
 	// The stock ledger per location and item, when the start on hand is known: every
 	// pair a move touched (an untouched pair's end is its start by construction).

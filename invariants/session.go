@@ -114,9 +114,13 @@ func openSession(ctx context.Context, journal, netsuite, gateway string, paralle
 		}
 	}
 	if parallel {
-		u, err := sqliteURI(netsuite)
+		nsURI, err := sqliteURI(netsuite)
+		var gwURI string
 		if err == nil {
-			err = s.startWorker(ctx, dsn, u)
+			gwURI, err = sqliteURI(gateway)
+		}
+		if err == nil {
+			err = s.startWorker(ctx, dsn, nsURI, gwURI)
 		}
 		if err != nil {
 			s.close()

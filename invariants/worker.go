@@ -14,8 +14,8 @@ import (
 // others, so a check uses two cores. It opens the same files and writes its tables
 // into two in-memory databases (SQLite's memdb VFS) that the session attaches too:
 // work1 gets pos_origin, work2 the helpers that read only the NetSuite books (line,
-// stock move, tender and GL sums: the largest tables). Then it reads the sync latency
-// samples. Each stage is signalled when done; the session reads a stage's tables only
+// stock move, tender and GL sums: the largest tables) and then the gateway intents.
+// Last it reads the sync latency samples. Each stage is signalled when done; the session reads a stage's tables only
 // after that, so the two connections never contend for a lock.
 type worker struct {
 	db      *sql.DB
@@ -29,7 +29,7 @@ type stage struct {
 }
 
 // The worker's stages, in order, and the database each writes.
-var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"sync", ""}}
+var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"gateway", "work2"}, {"sync", ""}}
 
 // inSchema rewrites a helper's statements to build its tables in schema (a worker
 // database) instead of temp.
@@ -43,8 +43,8 @@ func inSchema(stmts []string, schema string) []string {
 }
 
 // startWorker attaches two fresh in-memory databases to the session and starts the
-// worker on journal and netsuite (read-only SQLite URIs).
-func (s *session) startWorker(ctx context.Context, journal, netsuite string) error {
+// worker on journal, netsuite and gateway (read-only SQLite URIs).
+func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway string) error {
 	var mems []string
 	for _, name := range []string{"work1", "work2"} {
 		var b [8]byte
@@ -68,11 +68,11 @@ func (s *session) startWorker(ctx context.Context, journal, netsuite string) err
 	}
 	wctx, stop := context.WithCancel(ctx)
 	s.work, s.stop = w, stop
-	go w.run(wctx, netsuite, mems)
+	go w.run(wctx, netsuite, gateway, mems)
 	return nil
 }
 
-func (w *worker) run(ctx context.Context, netsuite string, mems []string) {
+func (w *worker) run(ctx context.Context, netsuite, gateway string, mems []string) {
 	// Every stage ends, in order, with the first error passed on to the rest.
 	var err error
 	defer func() {
@@ -89,8 +89,8 @@ func (w *worker) run(ctx context.Context, netsuite string, mems []string) {
 		return
 	}
 	defer c.Close()
-	setup := []string{"ATTACH DATABASE ? AS ns", "ATTACH DATABASE ? AS work1", "ATTACH DATABASE ? AS work2"}
-	args := []string{netsuite, mems[0], mems[1]}
+	setup := []string{"ATTACH DATABASE ? AS ns", "ATTACH DATABASE ? AS gw", "ATTACH DATABASE ? AS work1", "ATTACH DATABASE ? AS work2"}
+	args := []string{netsuite, gateway, mems[0], mems[1]}
 	for i, q := range setup {
 		if _, err = c.ExecContext(ctx, q, args[i]); err != nil {
 			err = fmt.Errorf("invariants: worker: %w", err)
