@@ -83,10 +83,24 @@ const LabelRun = "org.doorbuster.run"
 const (
 	DefaultStartupTimeout   = 60 * time.Second
 	DefaultConnectorDataDir = "/data"
-	closeTimeout            = 2 * time.Minute
-	settleEvery             = 250 * time.Millisecond
-	settleTries             = 12
 	faultsPath              = "/tmp/doorbuster-faults.json"
+)
+
+// Teardown: Close gives up after closeTimeout; sweeping the run's containers,
+// networks and volumes takes at most sweepTimeout of it (and sweepMaxRounds sweeps),
+// the image the rest.
+const (
+	closeTimeout        = 2 * time.Minute
+	sweepTimeout        = 90 * time.Second
+	sweepMaxRounds      = 600
+	sweepMinPause       = 100 * time.Millisecond
+	sweepMaxPause       = time.Second
+	sweepPermanentTries = 3
+	// After a failed Up, Close looks until nothing of the run has shown up for
+	// settleQuiet, once every settleEvery: the engine may still be finishing a create
+	// whose request Up canceled.
+	settleQuiet = 2 * time.Second
+	settleEvery = 250 * time.Millisecond
 )
 
 // The simulators the connector can be partitioned from (untyped, so that a World
@@ -462,6 +476,14 @@ func (w *World) startConnector(ctx context.Context) error {
 // notReady wraps err with what did not come up and the container's last log lines.
 func (w *World) notReady(ctx context.Context, c testcontainers.Container, what string, err error) error {
 	msg := fmt.Sprintf("compose: %s: %v", what, err)
+	if strings.Contains(err.Error(), "reaper") {
+		// testcontainers-go reads its configuration once per process, from the
+		// environment and ~/.testcontainers.properties only: compose cannot turn the
+		// reaper off itself.
+		msg += "\n(the testcontainers reaper, Ryuk, did not start: where its image cannot be pulled, set " +
+			"TESTCONTAINERS_RYUK_DISABLED=true before the process first uses testcontainers, or ryuk.disabled=true " +
+			"in ~/.testcontainers.properties; Close removes the world without it)"
+	}
 	if c != nil {
 		if logs, lerr := w.logs(context.WithoutCancel(ctx), c.GetContainerID(), 20); lerr == nil && strings.TrimSpace(logs) != "" {
 			msg += "\nlast log lines:\n" + logs
@@ -653,6 +675,11 @@ func (w *World) logs(ctx context.Context, id string, tail int) (string, error) {
 // run id, also what a failed or canceled Up left half made. It runs to the end even
 // when ctx is canceled (it uses context.WithoutCancel, bounded to two minutes), and a
 // second Close does nothing. Close on a nil World is a no-op.
+//
+// It sweeps until nothing of the run is left: an Up canceled mid-request leaves the
+// engine finishing what it was asked (a container or network create) after the first
+// sweep, so after a failed Up Close also goes on looking until nothing of the run has
+// shown up for settleQuiet. It returns an error only when something is left.
 func (w *World) Close(ctx context.Context) error {
 	if w == nil {
 		return nil
@@ -663,20 +690,19 @@ func (w *World) Close(ctx context.Context) error {
 		return nil
 	}
 	w.closed = true
-	settle := !w.upDone
+	quiet := time.Duration(0)
+	if !w.upDone {
+		quiet = settleQuiet
+	}
 	w.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
 	var errs []error
 	if w.cli != nil && w.RunID != "" {
-		errs = append(errs, removeRun(ctx, w.cli, w.RunID))
-		if settle {
-			// An Up canceled mid-request leaves the engine finishing what it was asked
-			// (a container create, a network create) after the sweep: look again until
-			// nothing of the run shows up twice in a row.
-			errs = append(errs, settleRun(ctx, w.cli, w.RunID))
-		}
+		sctx, scancel := context.WithTimeout(ctx, sweepTimeout)
+		errs = append(errs, sweepRun(sctx, w.cli, w.RunID, quiet, w.log))
+		scancel()
 	}
 	if w.images != nil {
 		errs = append(errs, w.images(ctx))
@@ -687,17 +713,78 @@ func (w *World) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// removeRun removes the containers, networks and volumes labelled with run.
-func removeRun(ctx context.Context, cli *client.Client, run string) error {
+// sweepRun removes the run's containers, networks and volumes (removeRun), sweeping
+// again until a sweep finds nothing and, with quiet > 0, nothing has shown up for
+// quiet. Errors that clear once the run's containers are gone (a volume or network
+// still in use, a removal in progress) are retried until ctx ends; any other error is
+// retried for sweepPermanentTries sweeps in a row, then returned. At ctx's end it
+// returns what is left and the last sweep's errors.
+func sweepRun(ctx context.Context, cli *client.Client, run string, quiet time.Duration, log *slog.Logger) error {
+	var (
+		cleanSince time.Time
+		permanent  int
+		lastFound  []string
+		lastErrs   []error
+		pause      = sweepMinPause
+	)
+	for sweep := 1; sweep <= sweepMaxRounds; sweep++ {
+		found, errs := removeRun(ctx, cli, run)
+		switch {
+		case len(found) == 0 && len(errs) == 0:
+			if cleanSince.IsZero() {
+				cleanSince = time.Now()
+				log.Debug("nothing of the run left", "sweep", sweep, "settle", quiet)
+			}
+			if time.Since(cleanSince) >= quiet {
+				return nil
+			}
+			pause = settleEvery
+		default:
+			if !cleanSince.IsZero() {
+				log.Info("the run showed up again after a clean sweep", "after", time.Since(cleanSince).Round(time.Millisecond), "found", found)
+			} else if sweep > 1 {
+				log.Debug("sweeping the run again", "sweep", sweep, "found", found, "errors", errors.Join(errs...))
+			}
+			cleanSince, lastFound, lastErrs = time.Time{}, found, errs
+			if slices.ContainsFunc(errs, func(err error) bool { return !isTransient(err) }) {
+				if permanent++; permanent >= sweepPermanentTries {
+					return fmt.Errorf("compose: remove run %s (sweep %d): %w", run, sweep, errors.Join(errs...))
+				}
+			} else {
+				permanent = 0
+			}
+			if len(errs) == 0 {
+				pause = sweepMinPause // removed something: look again soon
+			} else {
+				pause = min(2*pause, sweepMaxPause)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("compose: remove run %s: still there after %d sweeps (%v): %v: %w",
+				run, sweep, ctx.Err(), lastFound, errors.Join(lastErrs...))
+		case <-time.After(pause):
+		}
+	}
+	return fmt.Errorf("compose: remove run %s: still there after %d sweeps: %v: %w",
+		run, sweepMaxRounds, lastFound, errors.Join(lastErrs...))
+}
+
+// removeRun makes one sweep: it force-removes the containers labelled with run (in
+// any state, also created and never started), then its networks, then its volumes. It
+// returns what it found ("container NAME", ...) and the errors of removals that failed
+// (not-found is no error: something else removed it first).
+func removeRun(ctx context.Context, cli *client.Client, run string) (found []string, errs []error) {
 	f := make(client.Filters).Add("label", LabelRun+"="+run)
-	var errs []error
 	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return fmt.Errorf("compose: list containers: %w", err)
+		errs = append(errs, fmt.Errorf("compose: list containers: %w", err))
 	}
 	for _, c := range cs.Items {
+		name := strings.Join(c.Names, ",")
+		found = append(found, "container "+name)
 		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("compose: remove container %s: %w", strings.Join(c.Names, ","), err))
+			errs = append(errs, fmt.Errorf("compose: remove container %s: %w", name, err))
 		}
 	}
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
@@ -705,6 +792,7 @@ func removeRun(ctx context.Context, cli *client.Client, run string) error {
 		errs = append(errs, fmt.Errorf("compose: list networks: %w", err))
 	}
 	for _, n := range ns.Items {
+		found = append(found, "network "+n.Name)
 		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("compose: remove network %s: %w", n.Name, err))
 		}
@@ -714,11 +802,28 @@ func removeRun(ctx context.Context, cli *client.Client, run string) error {
 		errs = append(errs, err)
 	}
 	for _, v := range vs {
+		found = append(found, "volume "+v)
 		if _, err := cli.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("compose: remove volume %s: %w", v, err))
 		}
 	}
-	return errors.Join(errs...)
+	return found, errs
+}
+
+// isTransient reports whether a removal failed for a reason that passes once the
+// run's containers are gone: a volume or network still in use (by a container the
+// engine created after the sweep listed them), a removal already in progress.
+func isTransient(err error) bool {
+	if cerrdefs.IsConflict(err) || cerrdefs.IsNotFound(err) {
+		return true
+	}
+	s := err.Error()
+	for _, m := range []string{"is in use", "active endpoints", "already in progress", "is being removed"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // runVolumes lists the run's volumes: labelled with it, or named like its volumes (a
@@ -741,50 +846,6 @@ func runVolumes(ctx context.Context, cli *client.Client, run string) ([]string, 
 		}
 	}
 	return out, nil
-}
-
-// settleRun sweeps the run again every settleEvery, at most settleTries times, until
-// two looks in a row find nothing.
-func settleRun(ctx context.Context, cli *client.Client, run string) error {
-	clean := 0
-	for i := 0; i < settleTries && clean < 2; i++ {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("compose: settle run %s: %w", run, ctx.Err())
-		case <-time.After(settleEvery):
-		}
-		n, err := countRun(ctx, cli, run)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			clean++
-			continue
-		}
-		clean = 0
-		if err := removeRun(ctx, cli, run); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// countRun counts the run's containers, networks and volumes.
-func countRun(ctx context.Context, cli *client.Client, run string) (int, error) {
-	f := make(client.Filters).Add("label", LabelRun+"="+run)
-	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
-	if err != nil {
-		return 0, fmt.Errorf("compose: list containers: %w", err)
-	}
-	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		return 0, fmt.Errorf("compose: list networks: %w", err)
-	}
-	vs, err := runVolumes(ctx, cli, run)
-	if err != nil {
-		return 0, err
-	}
-	return len(cs.Items) + len(ns.Items) + len(vs), nil
 }
 
 // Leftovers lists what is still there of a run: containers, networks, volumes and
