@@ -29,6 +29,11 @@ func TestMain(m *testing.M) {
 		os.Exit(runChildConnector())
 	}
 	gin.SetMode(gin.ReleaseMode)
+	// The testcontainers reaper's image cannot be pulled everywhere; certify removes the
+	// containers, networks and volumes it starts itself (TestCertifyImage asserts it).
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
 	// Every child process of the tests is the connector (ConnectorCommand below).
 	os.Setenv(envChildConnector, "1")
 	os.Exit(m.Run())
@@ -89,6 +94,7 @@ func TestCertifyEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real traffic for about 20 s")
 	}
+	t.Parallel()
 	cat := testCatalog(t)
 	t.Run("clean", func(t *testing.T) {
 		t.Parallel()
@@ -139,8 +145,9 @@ func TestCertifyEmbedded(t *testing.T) {
 // and restarts it; the durable outbox loses nothing, memory-outbox loses its backlog.
 func TestCertifyCrash(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs real traffic for about a minute")
+		t.Skip("runs real traffic for about 30 s")
 	}
+	t.Parallel()
 	cat := testCatalog(t)
 	for _, tt := range []struct {
 		bugs []string
