@@ -64,10 +64,11 @@ const partOf = `CASE WHEN j.type = 'sale' THEN 'S' WHEN j.type = 'return' OR l.q
 // lineItem is a journal line's item: its NetSuite id, else the item of its SKU.
 const lineItem = `COALESCE(l.item_id + 0, (SELECT i.id FROM ns.items i WHERE i.itemid = l.sku))`
 
-// lineAmount is the amount a journal line's record line must carry: quantity × unit
-// price (rounded to the cent) − discount, made positive for an exchange's returned line.
-const lineAmount = `(CASE WHEN l.quantity < 0 THEN -1 ELSE 1 END) *
-	(CAST(round(l.quantity * l.unit_price_cents) AS INTEGER) - COALESCE(l.discount_cents, 0))`
+// lineAmount is the amount a journal line's record line must carry: the magnitude of
+// contract.LineNet, |quantity| × unit price (rounded half away from zero to the cent)
+// − discount. The discount always shrinks the line, so an exchange's returned line
+// (quantity < 0) carries exactly what the same line sold did.
+const lineAmount = `(CAST(round(abs(l.quantity) * l.unit_price_cents) AS INTEGER) - COALESCE(l.discount_cents, 0))`
 
 // jpartCols are pos_jpart's aggregates over pos_jline.
 const jpartCols = `COUNT(*), SUM(q), SUM(amt), SUM(tax), SUM(restock * q), SUM(h),
@@ -108,9 +109,9 @@ var helpers = map[string]helper{
 	// pos_jline is a view: the journal's lines as the records must carry them, read
 	// through pos_tx (filter it by tx_id or by the transaction's columns).
 	"jline": {needs: []string{"tx"}, sql: []string{
-		// The record's line amount is quantity × unit price (rounded to the cent) −
-		// discount, made positive for an exchange's returned line, as the contract's line
-		// total before tax; tax is the register's; restock counts on returned lines only.
+		// The record's line amount is |quantity| × unit price (rounded to the cent) −
+		// discount, the magnitude of the contract's line net (LineNet); tax is the
+		// register's; restock counts on returned lines only.
 		`CREATE TEMP VIEW pos_jline AS
 		SELECT tx_id, part, line_no, item, q, amt, tax, restock, ` + lineHash("item", "amt", "tax", "q", "restock") + ` AS h,
 			loc, d, offline, ack, acc, orig, type

@@ -47,7 +47,7 @@ func runScript(t *testing.T, bugs ...connector.Bug) scripted {
 		CashierID: "C1", OccurredAt: now, Customer: &contract.Customer{LoyaltyID: known.LoyaltyID, FirstName: known.FirstName,
 			LastName: known.LastName}, Lines: l1, Tenders: []contract.Tender{{Type: contract.Card, Amount: lineTotal(l1)}}})
 	// t2: cash sale.
-	l2 := []contract.Line{s.line(sku(2), "1", 1, 0)}
+	l2 := []contract.Line{s.line(sku(2), "1", 1, 120)}
 	s.submit(contract.Transaction{ID: sc.cashSale, Type: contract.Sale, LocationID: "1", RegisterID: "S001-R02",
 		CashierID: "C2", OccurredAt: now.Add(time.Second), Lines: l2,
 		Tenders: []contract.Tender{{Type: contract.Cash, Amount: lineTotal(l2)}}})
@@ -63,8 +63,9 @@ func runScript(t *testing.T, bugs ...connector.Bug) scripted {
 	s.submit(contract.Transaction{ID: sc.ret, Type: contract.Return, LocationID: "1", RegisterID: "S001-R01",
 		CashierID: "C1", OccurredAt: now.Add(3 * time.Second), OriginalTransactionID: sc.sale, Lines: l4,
 		Tenders: []contract.Tender{{Type: contract.Card, Amount: lineTotal(l4), PaymentIntentID: t1.Tenders[0].PaymentIntentID}}})
-	// t5: exchange of t2's item for another, the difference in cash.
-	l5 := []contract.Line{s.line(sku(2), "1", -1, 0), s.line(sku(5), "1", 2, 0)}
+	// t5: exchange of t2's item for another, the difference in cash; the returned line
+	// carries t2's discount, so it comes back at what was paid (contract.LineNet).
+	l5 := []contract.Line{s.line(sku(2), "1", -1, 120), s.line(sku(5), "1", 2, 0)}
 	l5[0].Restock = true
 	s.submit(contract.Transaction{ID: sc.exchange, Type: contract.Exchange, LocationID: "1", RegisterID: "S001-R02",
 		CashierID: "C2", OccurredAt: now.Add(4 * time.Second), OriginalTransactionID: sc.cashSale, Lines: l5,

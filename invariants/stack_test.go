@@ -342,8 +342,7 @@ func (s *stack) line(sku, loc string, qty float64, discountCents int64) contract
 		s.t.Fatalf("no tax code for %s at %s", sku, loc)
 	}
 	ln := contract.Line{SKU: sku, Quantity: qty, UnitPrice: it.Price, Discount: money.FromCents(discountCents), TaxCode: tc.Name}
-	net := it.Price.Mul(qty) - ln.Discount
-	ln.TaxAmount = net.Percent(tc.Rate)
+	ln.TaxAmount = contract.LineNet(ln).Percent(tc.Rate)
 	return ln
 }
 
