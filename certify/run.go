@@ -280,7 +280,10 @@ func (r *runner) prepareImage(ctx context.Context) (func(context.Context) error,
 		return func(context.Context) error { return nil }, nil
 	}
 	r.progress("building the simulators' image from this repository (give --sim-image to skip)\n")
-	img, cleanup, err := compose.BuildImage(ctx, compose.BuildOptions{Version: r.opts.Version, Logger: r.log})
+	// A tag of its own: the cleanup removes the tags the build applied, and must not take
+	// away one the user's images have (doorbuster:dev).
+	tag := "doorbuster-certify:" + r.opts.Now().UTC().Format("20060102-150405")
+	img, cleanup, err := compose.BuildImage(ctx, compose.BuildOptions{Tag: tag, Version: r.opts.Version, Logger: r.log})
 	if err != nil {
 		cleanup(context.WithoutCancel(ctx))
 		return nil, setupErr("build the simulators' image (or give --sim-image, e.g. doorbuster:dev from `make images`): %v", err)
