@@ -186,7 +186,7 @@ func (s *session) need(ctx context.Context, names ...string) error {
 			return fmt.Errorf("invariants: no helper table %q", n)
 		}
 		if h.stage != "" && s.work != nil {
-			if err := s.work.wait(ctx, h.stage); err != nil {
+			if err := s.ready(ctx, h.stage); err != nil {
 				return err
 			}
 			s.built[n] = true

@@ -12,11 +12,13 @@ import (
 
 // worker is a second connection that builds some helpers while the session works on
 // others, so a check uses two cores. It opens the same files and writes its tables
-// into two in-memory databases (SQLite's memdb VFS) that the session attaches too:
-// work1 gets pos_origin, work2 the helpers that read only the NetSuite books (line,
-// stock move, tender and GL sums: the largest tables) and then the gateway intents.
-// Last it reads the sync latency samples. Each stage is signalled when done; the session reads a stage's tables only
-// after that, so the two connections never contend for a lock.
+// into in-memory databases (SQLite's memdb VFS), one per stage: work1 gets pos_origin,
+// work2 the helpers that read only the NetSuite books (line, stock move, tender and GL
+// sums: the largest tables), work3 the gateway intents. Last it reads the sync latency
+// samples. Each stage is signalled when done, and only then does the session attach
+// its database: a memdb database being written locks every reader out (even one only
+// reading its schema to resolve a name), so the session must never see one the worker
+// is still writing.
 type worker struct {
 	db      *sql.DB
 	stages  map[string]*stage
@@ -24,12 +26,15 @@ type worker struct {
 }
 
 type stage struct {
-	done chan struct{}
-	err  error
+	done     chan struct{}
+	err      error
+	schema   string // the database it writes ("" none)
+	mem      string // its memdb URI
+	attached bool   // the session attached it
 }
 
 // The worker's stages, in order, and the database each writes.
-var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"gateway", "work2"}, {"sync", ""}}
+var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"gateway", "work3"}, {"sync", ""}}
 
 // inSchema rewrites a helper's statements to build its tables in schema (a worker
 // database) instead of temp.
@@ -42,21 +47,9 @@ func inSchema(stmts []string, schema string) []string {
 	return out
 }
 
-// startWorker attaches two fresh in-memory databases to the session and starts the
-// worker on journal, netsuite and gateway (read-only SQLite URIs).
+// startWorker starts the worker on journal, netsuite and gateway (read-only SQLite
+// URIs), writing into fresh in-memory databases.
 func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway string) error {
-	var mems []string
-	for _, name := range []string{"work1", "work2"} {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return fmt.Errorf("invariants: %w", err)
-		}
-		mem := "file:/doorbuster-invariants-" + hex.EncodeToString(b[:]) + "?vfs=memdb"
-		if _, err := s.c.ExecContext(ctx, "ATTACH DATABASE ? AS "+name, mem); err != nil {
-			return fmt.Errorf("invariants: attaching %s: %w", name, err)
-		}
-		mems = append(mems, mem)
-	}
 	db, err := sql.Open("sqlite", journal)
 	if err != nil {
 		return fmt.Errorf("invariants: the worker connection: %w", err)
@@ -64,15 +57,43 @@ func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway st
 	db.SetMaxOpenConns(1)
 	w := &worker{db: db, stages: map[string]*stage{}}
 	for _, st := range workerStages {
-		w.stages[st.name] = &stage{done: make(chan struct{})}
+		w.stages[st.name] = &stage{done: make(chan struct{}), schema: st.schema}
+		if st.schema == "" {
+			continue
+		}
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			db.Close()
+			return fmt.Errorf("invariants: %w", err)
+		}
+		w.stages[st.name].mem = "file:/doorbuster-invariants-" + hex.EncodeToString(b[:]) + "?vfs=memdb"
 	}
 	wctx, stop := context.WithCancel(ctx)
 	s.work, s.stop = w, stop
-	go w.run(wctx, netsuite, gateway, mems)
+	go w.run(wctx, netsuite, gateway)
 	return nil
 }
 
-func (w *worker) run(ctx context.Context, netsuite, gateway string, mems []string) {
+// ready waits for the worker's stage name and attaches its database to the session.
+func (s *session) ready(ctx context.Context, name string) error {
+	st := s.work.stages[name]
+	if err := s.work.wait(ctx, name); err != nil {
+		return err
+	}
+	if st.schema == "" || st.attached {
+		return nil
+	}
+	if _, err := s.c.ExecContext(ctx, "ATTACH DATABASE ? AS "+st.schema, st.mem); err != nil {
+		return fmt.Errorf("invariants: attaching %s: %w", st.schema, err)
+	}
+	if _, err := s.c.ExecContext(ctx, "PRAGMA "+st.schema+".cache_size = -262144"); err != nil {
+		return fmt.Errorf("invariants: %s: %w", st.schema, err)
+	}
+	st.attached = true
+	return nil
+}
+
+func (w *worker) run(ctx context.Context, netsuite, gateway string) {
 	// Every stage ends, in order, with the first error passed on to the rest.
 	var err error
 	defer func() {
@@ -89,18 +110,22 @@ func (w *worker) run(ctx context.Context, netsuite, gateway string, mems []strin
 		return
 	}
 	defer c.Close()
-	setup := []string{"ATTACH DATABASE ? AS ns", "ATTACH DATABASE ? AS gw", "ATTACH DATABASE ? AS work1", "ATTACH DATABASE ? AS work2"}
-	args := []string{netsuite, gateway, mems[0], mems[1]}
-	for i, q := range setup {
-		if _, err = c.ExecContext(ctx, q, args[i]); err != nil {
-			err = fmt.Errorf("invariants: worker: %w", err)
-			return
+	setup := []struct{ q, arg string }{{"ATTACH DATABASE ? AS ns", netsuite}, {"ATTACH DATABASE ? AS gw", gateway},
+		{"PRAGMA ns.cache_size = -262144", ""}, {"PRAGMA ns.mmap_size = 4294967296", ""}}
+	for _, st := range workerStages {
+		if st.schema == "" {
+			continue
 		}
+		setup = append(setup, struct{ q, arg string }{"ATTACH DATABASE ? AS " + st.schema, w.stages[st.name].mem},
+			struct{ q, arg string }{"PRAGMA " + st.schema + ".journal_mode = OFF", ""},
+			struct{ q, arg string }{"PRAGMA " + st.schema + ".synchronous = OFF", ""})
 	}
-	for _, q := range []string{"PRAGMA ns.cache_size = -262144", "PRAGMA ns.mmap_size = 4294967296",
-		"PRAGMA work1.journal_mode = OFF", "PRAGMA work2.journal_mode = OFF", "PRAGMA work1.synchronous = OFF",
-		"PRAGMA work2.synchronous = OFF"} {
-		if _, err = c.ExecContext(ctx, q); err != nil {
+	for _, x := range setup {
+		var args []any
+		if x.arg != "" {
+			args = append(args, x.arg)
+		}
+		if _, err = c.ExecContext(ctx, x.q, args...); err != nil {
 			err = fmt.Errorf("invariants: worker: %w", err)
 			return
 		}
