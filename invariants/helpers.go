@@ -102,7 +102,7 @@ var helpers = map[string]helper{
 			ack INTEGER, acc INTEGER, ident TEXT, orig TEXT, acked TEXT) WITHOUT ROWID`,
 		`INSERT INTO pos_tx
 		SELECT j.id, j.type, CAST(j.location_id AS INTEGER), j.occurred_date, j.offline, j.outcome, j.outcome = 'acknowledged',
-			j.outcome = 'acknowledged' OR EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id),
+			CASE WHEN j.outcome = 'acknowledged' THEN 1 ELSE EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id) END,
 			NULLIF(j.customer_identity, ''), NULLIF(j.original_tx_id, ''), j.acked_at
 		FROM main.tx j`,
 	}},
@@ -255,7 +255,7 @@ var helpers = map[string]helper{
 			status TEXT, received INTEGER, refunded INTEGER, capturable INTEGER, pos_tx TEXT) WITHOUT ROWID`,
 		`INSERT INTO pos_gi
 		SELECT g.id, j.id, CASE WHEN j.id IS NULL THEN 0
-				ELSE j.outcome = 'acknowledged' OR EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id) END,
+				WHEN j.outcome = 'acknowledged' THEN 1 ELSE EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id) END,
 			CAST(j.location_id AS INTEGER), j.occurred_date, g.status, g.amount_received, g.amount_refunded,
 			g.amount_capturable, g.pos_tx
 		FROM gw.payment_intents g
