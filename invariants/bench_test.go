@@ -2,6 +2,7 @@ package invariants
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"os"
@@ -42,6 +43,17 @@ func genRun(ctx context.Context, dir string, n int) error {
 			return fmt.Errorf("%s: %w", a, err)
 		}
 	}
+	for _, q := range append(genStmts(n), "COMMIT") {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%w\n%s", err, q)
+		}
+	}
+	return nil
+}
+
+// genStmts are genRun's statements for n transactions, the last one stamping the
+// journal's meta with genStamp.
+func genStmts(n int) []string {
 	const (
 		typ   = `CASE WHEN i > 3 AND i % 20 IN (0, 1) THEN 'return' WHEN i > 3 AND i % 20 = 2 THEN 'exchange' ELSE 'sale' END`
 		epoch = `1764316800` // 2025-11-28T08:00:00Z; 20 transactions a second
@@ -168,14 +180,61 @@ func genRun(ctx context.Context, dir string, n int) error {
 		// Probes of the connector's stock view after the drain.
 		`INSERT INTO main.stock_probe (sku, location_id, connector_on_hand, probed_at)
 		SELECT 'SKU-' || item, CAST(location AS TEXT), onhand, '2025-11-29T00:00:00Z' FROM ns.inventory WHERE (item * 7 + location) % 250 = 0`,
-		"COMMIT",
 	}
-	for _, q := range stmts {
-		if _, err := c.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%w\n%s", err, q)
+	return append(stmts, `INSERT OR REPLACE INTO main.meta (key, value) VALUES ('bench', '`+genStamp(n, stmts)+`')`)
+}
+
+// genStamp names what genRun generated: the count, the generator's statements and the
+// schemas, so that a cached run directory made by another version is not reused.
+func genStamp(n int, stmts []string) string {
+	h := sha256.New()
+	for _, q := range append([]string{JournalSchema, netsuiteSchema, gatewaySchema}, stmts...) {
+		h.Write([]byte(q))
+	}
+	return fmt.Sprintf("%d-%x", n, h.Sum(nil)[:8])
+}
+
+// benchRun returns a run directory of n generated transactions. With
+// DOORBUSTER_BENCH_DIR set, the run is kept there and reused by later runs as long as
+// the generator and the schemas are unchanged (the stamp in the journal's meta).
+func benchRun(ctx context.Context, b *testing.B, n int) string {
+	dir := os.Getenv("DOORBUSTER_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	} else {
+		dir = filepath.Join(dir, strconv.Itoa(n))
+		if stamp, err := readStamp(ctx, dir); err == nil {
+			if stmts := genStmts(n); stamp == genStamp(n, stmts[:len(stmts)-1]) {
+				b.Logf("reusing the generated run in %s", dir)
+				return dir
+			}
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
 		}
 	}
-	return nil
+	began := time.Now()
+	if err := genRun(ctx, dir, n); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %d transactions in %s", n, time.Since(began).Round(time.Second))
+	return dir
+}
+
+// readStamp reads the generator's stamp from a run directory's journal.
+func readStamp(ctx context.Context, dir string) (string, error) {
+	p := filepath.Join(dir, journalFile)
+	if _, err := os.Stat(p); err != nil {
+		return "", err
+	}
+	db, err := sql.Open("sqlite", "file:"+p+"?mode=ro")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var stamp string
+	err = db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'bench'").Scan(&stamp)
+	return stamp, err
 }
 
 // TestGeneratedRunIsConsistent keeps the benchmark's generator honest: its small
@@ -205,7 +264,7 @@ func TestGeneratedRunIsConsistent(t *testing.T) {
 
 // BenchmarkCheck1M checks a generated run of 1,000,000 journal transactions
 // (DOORBUSTER_BENCH_TX overrides the count). Generating takes a few minutes and is not
-// timed. Run once:
+// timed; DOORBUSTER_BENCH_DIR keeps the generated run there for the next run. Run once:
 //
 //	go test ./invariants/ -run '^$' -bench BenchmarkCheck1M -benchtime 1x -timeout 30m
 func BenchmarkCheck1M(b *testing.B) {
@@ -217,12 +276,7 @@ func BenchmarkCheck1M(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	dir := b.TempDir()
-	began := time.Now()
-	if err := genRun(ctx, dir, n); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("generated %d transactions in %s", n, time.Since(began).Round(time.Second))
+	dir := benchRun(ctx, b, n)
 	b.ResetTimer()
 	cpu0 := processCPU()
 	for range b.N {
