@@ -173,7 +173,7 @@ CREATE TABLE transaction_lines (
 	debit_cents  INTEGER NOT NULL DEFAULT 0, -- journal lines
 	credit_cents INTEGER NOT NULL DEFAULT 0, -- journal lines
 	PRIMARY KEY (transaction_id, sublist, line)
-);
+) WITHOUT ROWID;
 CREATE INDEX transaction_lines_item ON transaction_lines (item);
 
 -- gl_lines: the accounting lines; every transaction's debits equal its credits.
@@ -186,7 +186,7 @@ CREATE TABLE gl_lines (
 	credit_cents INTEGER NOT NULL,
 	role         TEXT NOT NULL,    -- 'payment', 'giftcert', 'income', 'tax', 'cogs', 'asset', 'adjustment', 'journal'
 	PRIMARY KEY (transaction_id, seq)
-);
+) WITHOUT ROWID;
 CREATE INDEX gl_lines_account ON gl_lines (account);
 
 -- tenders: what paid (or was refunded by) each cash sale and cash refund.
@@ -201,7 +201,7 @@ CREATE TABLE tenders (
 	pnrefnum      TEXT,          -- card: the gateway payment intent id
 	authcode      TEXT,          -- gift certificate code
 	PRIMARY KEY (transaction_id, seq)
-);
+) WITHOUT ROWID;
 CREATE INDEX tenders_pnrefnum ON tenders (pnrefnum);
 
 -- inventory_moves: every change of on hand a transaction made, in order.
@@ -217,7 +217,7 @@ CREATE TABLE inventory_moves (
 	reweighs    INTEGER NOT NULL, -- 1 when the move re-weighted the average cost (a receipt)
 	prevcost    REAL    NOT NULL, -- average cost before the move (to reverse it)
 	PRIMARY KEY (transaction_id, seq)
-);
+) WITHOUT ROWID;
 CREATE INDEX inventory_moves_item ON inventory_moves (item, location);
 
 -- Views for SuiteQL, named like NetSuite's tables, lower-case columns, money in decimals.
