@@ -39,8 +39,8 @@ func (s *httpReady) String() string {
 
 // WaitUntilReady polls until every check answers 2xx, the container stops, or the
 // timeout passes; the error says which check failed last and how.
-func (s *httpReady) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+func (s *httpReady) WaitUntilReady(parent context.Context, target wait.StrategyTarget) error {
+	ctx, cancel := context.WithTimeout(parent, s.timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
 	var last error
@@ -66,6 +66,10 @@ func (s *httpReady) WaitUntilReady(ctx context.Context, target wait.StrategyTarg
 		case <-ctx.Done():
 			if last == nil {
 				last = ctx.Err()
+			}
+			if err := parent.Err(); err != nil {
+				// Canceled (or out of time) from outside, not our own timeout.
+				return fmt.Errorf("stopped waiting (%w): last try: %w", err, last)
 			}
 			return fmt.Errorf("not ready within %v: last try: %w", s.timeout, last)
 		case <-time.After(s.poll):

@@ -84,6 +84,7 @@ const (
 	DefaultStartupTimeout   = 60 * time.Second
 	DefaultConnectorDataDir = "/data"
 	faultsPath              = "/tmp/doorbuster-faults.json"
+	logsTimeout             = 10 * time.Second // for the last log lines of what did not come up
 )
 
 // Teardown: Close gives up after closeTimeout; sweeping the run's containers,
@@ -473,23 +474,26 @@ func (w *World) startConnector(ctx context.Context) error {
 	return fmt.Errorf("compose: start the connector: no free host port after 3 tries: %w", lastErr)
 }
 
-// notReady wraps err with what did not come up and the container's last log lines.
+// notReady wraps err (errors.Is sees through it, to a context error for instance)
+// with what did not come up and the container's last log lines.
 func (w *World) notReady(ctx context.Context, c testcontainers.Container, what string, err error) error {
-	msg := fmt.Sprintf("compose: %s: %v", what, err)
+	var extra string
 	if strings.Contains(err.Error(), "reaper") {
 		// testcontainers-go reads its configuration once per process, from the
 		// environment and ~/.testcontainers.properties only: compose cannot turn the
 		// reaper off itself.
-		msg += "\n(the testcontainers reaper, Ryuk, did not start: where its image cannot be pulled, set " +
+		extra += "\n(the testcontainers reaper, Ryuk, did not start: where its image cannot be pulled, set " +
 			"TESTCONTAINERS_RYUK_DISABLED=true before the process first uses testcontainers, or ryuk.disabled=true " +
 			"in ~/.testcontainers.properties; Close removes the world without it)"
 	}
 	if c != nil {
-		if logs, lerr := w.logs(context.WithoutCancel(ctx), c.GetContainerID(), 20); lerr == nil && strings.TrimSpace(logs) != "" {
-			msg += "\nlast log lines:\n" + logs
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logsTimeout)
+		defer cancel()
+		if logs, lerr := w.logs(lctx, c.GetContainerID(), 20); lerr == nil && strings.TrimSpace(logs) != "" {
+			extra += "\nlast log lines:\n" + logs
 		}
 	}
-	return errors.New(msg)
+	return fmt.Errorf("compose: %s: %w%s", what, err, extra)
 }
 
 // PartitionConnector cuts the connector off from one simulator: it leaves that
