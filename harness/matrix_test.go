@@ -176,7 +176,7 @@ type matrixRow struct {
 }
 
 // defaultMatrixParallel is how many runs go at once: a run is mostly waiting (traffic
-// at a fixed rate, simulated latencies), about half a core under -race.
+// at a fixed rate, simulated latencies), about a third of a core under -race.
 const defaultMatrixParallel = 4
 
 // TestBugMatrix runs the detection matrix (see the file comment). The runs go in the
@@ -206,7 +206,11 @@ func TestBugMatrix(t *testing.T) {
 	for _, sc := range matrixScenarios {
 		seeds := matrixSeeds
 		if !full && sc.file != scShortest.file {
-			seeds = []int64{0} // the file's seed, as the bug runs
+			f, err := scenarios.Load(filepath.Join(matrixDir, sc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seeds = []int64{f.Seed} // the file's, as the bug runs
 		}
 		for _, seed := range seeds {
 			runs = append(runs, &matrixRun{name: fmt.Sprintf("clean/%s/seed-%d", strings.TrimSuffix(sc.file, ".yaml"), seed), sc: sc, seed: seed})
