@@ -76,6 +76,10 @@ const (
 	ModeImage    = rundir.ModeImage
 )
 
+// modeEmbeddedProcess is a case's mode when the embedded reference connector ran as a
+// child process, so that the case's actions could kill or pause it.
+const modeEmbeddedProcess = "embedded-process"
+
 func (o *Options) mode() string {
 	switch {
 	case o.ConnectorImage != "":
@@ -300,15 +304,14 @@ func notRun(c *Case, seed int64, why string) CaseResult {
 
 // caseRun is one case in progress.
 type caseRun struct {
-	c       *Case
-	res     *CaseResult
-	dir     string
-	file    *scenarios.File // as it runs (derived in image mode or for another seed)
-	path    string
-	world   *fixtures.World
-	actions []Action
-	errs    []string // reasons that make the case an error
-	fails   []string // reasons that make it a failure
+	c     *Case
+	res   *CaseResult
+	dir   string
+	file  *scenarios.File // as it runs (derived in image mode or for another seed)
+	path  string
+	world *fixtures.World
+	errs  []string // reasons that make the case an error
+	fails []string // reasons that make it a failure
 }
 
 // runCase runs one case and judges it.
@@ -351,9 +354,8 @@ func (r *runner) do(ctx context.Context, cr *caseRun, seed int64) {
 }
 
 // prepare makes the world and the file the case runs: the case file itself, or a copy
-// written into the case directory when it must change — its actions taken out for
-// certify to play (partitions made outage fault rules outside container mode), or its
-// single hot SKU mapped into another seed's world.
+// written into the case directory when it must change — its single hot SKU mapped into
+// another seed's world. The harness plays the case's actions.
 func (r *runner) prepare(cr *caseRun, seed int64) error {
 	f, err := scenarios.Parse(cr.c.Path, mustRead(cr.c.Path))
 	if err != nil {
@@ -373,22 +375,6 @@ func (r *runner) prepare(cr *caseRun, seed int64) error {
 		return fmt.Errorf("the world: %w", err)
 	}
 	derived := false
-	if len(f.Actions) > 0 && !harnessPlaysActions {
-		// certify plays the actions itself (see harnessPlaysActions): partitions become
-		// outage fault rules unless there is a container network to cut.
-		acts := timeline(f)
-		if r.opts.mode() != ModeImage {
-			rules, rest, err := partitionRules(acts, f.TrafficDuration())
-			if err != nil {
-				return err
-			}
-			f.Faults = append(f.Faults, rules...)
-			acts = rest
-		}
-		cr.actions = acts
-		f.Actions = nil
-		derived = true
-	}
 	for _, name := range f.ScenarioNames() {
 		sc := f.Scenarios[name]
 		if sku := sc.Options.SingleItemSKU; sku != nil {
@@ -540,7 +526,8 @@ func waitDrained(ctx context.Context, base string) error {
 	}
 }
 
-// traffic runs the case's scenario through the harness and judges the run directory.
+// traffic runs the case's scenario through the harness — which also plays its actions
+// — and judges the run directory.
 func (r *runner) traffic(ctx context.Context, cr *caseRun, seed int64) {
 	o := &r.opts
 	cfg := harness.Config{
@@ -551,72 +538,28 @@ func (r *runner) traffic(ctx context.Context, cr *caseRun, seed int64) {
 		cfg.Progress = o.HarnessProgress
 		cfg.ProgressInterval = 10 * time.Second
 	}
-	var st *caseStack
-	var err error
-	mode := o.mode()
-	switch {
-	case mode == ModeURL:
+	switch cr.res.Mode = o.mode(); cr.res.Mode {
+	case ModeURL:
 		cfg.ConnectorURL, cfg.NetSuiteURL, cfg.GatewayURL, cfg.EnvFile = o.ConnectorURL, o.NetSuiteURL, o.GatewayURL, o.EnvFile
-		cr.res.Mode = ModeURL
-		if len(cr.actions) > 0 {
-			cr.errs = append(cr.errs, fmt.Sprintf("%s needs a connector that certify starts (to %s it): run it embedded or with --connector-image", cr.c.ID, cr.actions[0].Do))
-			return
-		}
-	case mode == ModeImage:
-		st, err = startImage(ctx, r.stackConfig(cr, "connector.log"), imageStackConfig{simImage: r.simImage, connectorImage: o.ConnectorImage})
-	case len(cr.actions) > 0:
-		command := o.ConnectorCommand
-		if len(command) == 0 {
-			exe, xerr := os.Executable()
-			if xerr != nil {
-				err = fmt.Errorf("find this executable to start the connector process: %w", xerr)
-				break
-			}
-			command = []string{exe, "connector"}
-		}
-		st, err = startProcess(ctx, r.stackConfig(cr, "connector.log"), command)
+	case ModeImage:
+		cfg.ConnectorImage, cfg.SimImage, cfg.Bugs = o.ConnectorImage, r.simImage, o.Bugs
+		cfg.Containers = harness.Containers{SimImage: r.simImage, Version: o.Version}
 	default:
-		cfg.Bugs = o.Bugs
-		cr.res.Mode = ModeEmbedded
-	}
-	if err != nil {
-		cr.errs = append(cr.errs, "could not start the connector: "+err.Error())
-		return
-	}
-	if st != nil {
-		defer st.Close(context.WithoutCancel(ctx))
-		cr.res.Mode = st.Mode
-		cfg.ConnectorURL, cfg.NetSuiteURL, cfg.GatewayURL, cfg.GatewayKey = st.Connector, st.NetSuite, st.Gateway, st.GatewayKey
-		cfg.KeepBooks = true
-	}
-
-	// Actions run beside the traffic, timed from the fault clock's start.
-	var played chan []actionLog
-	actx, stopActions := context.WithCancel(ctx)
-	defer stopActions()
-	if len(cr.actions) > 0 {
-		if st == nil || st.actor == nil {
-			cr.errs = append(cr.errs, fmt.Sprintf("%s cannot be played in %s mode", cr.actions[0].Do, mode))
-			return
+		cfg.Bugs, cfg.ConnectorCommand = o.Bugs, o.ConnectorCommand
+		if killsConnector(cr.file) {
+			cr.res.Mode = modeEmbeddedProcess
 		}
-		started, err := clockWatcher(ctx, st.NetSuite)
-		if err != nil {
-			cr.errs = append(cr.errs, "could not read the NetSuite simulator's fault clock: "+err.Error())
-			return
-		}
-		played = make(chan []actionLog, 1)
-		go func() { played <- play(actx, cr.actions, st.actor, started, r.log) }()
 	}
 
 	out, runErr := harness.Run(ctx, cfg)
-	if played != nil {
-		// Actions due after the traffic ended are not played; a restart still is.
-		stopActions()
-		for _, l := range <-played {
-			cr.res.Actions = append(cr.res.Actions, ActionResult{Do: string(l.Do), AtMs: ms(l.At), DoneMs: ms(l.Done), Error: l.Err})
-			if l.Err != "" {
-				cr.errs = append(cr.errs, fmt.Sprintf("action %s (due at %s): %s", l.Do, fmtDuration(l.At), l.Err))
-			}
+	if len(cr.file.Actions) > 0 {
+		played, failed, err := playedActions(cr.dir)
+		switch {
+		case err == nil:
+			cr.res.Actions = played
+			cr.errs = append(cr.errs, failed...)
+		case runErr == nil:
+			cr.errs = append(cr.errs, "what the harness did of the case's actions: "+err.Error())
 		}
 	}
 	if runErr != nil {
@@ -629,50 +572,6 @@ func (r *runner) traffic(ctx context.Context, cr *caseRun, seed int64) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// clockWatcher returns a function that waits until the NetSuite simulator's fault clock
-// is (re)started — the harness does that as the traffic starts — and returns when.
-func clockWatcher(ctx context.Context, nsURL string) (func(context.Context) (time.Time, error), error) {
-	read := func(ctx context.Context) (time.Time, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(nsURL, "/")+"/_sim/faults", nil)
-		if err != nil {
-			return time.Time{}, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return time.Time{}, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return time.Time{}, fmt.Errorf("GET /_sim/faults: %s", resp.Status)
-		}
-		var v struct {
-			ClockStart time.Time `json:"clockStart"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-			return time.Time{}, fmt.Errorf("GET /_sim/faults: %w", err)
-		}
-		return v.ClockStart, nil
-	}
-	before, err := read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) (time.Time, error) {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-		defer cancel()
-		for {
-			if at, err := read(ctx); err == nil && !at.Equal(before) {
-				return at, nil
-			}
-			select {
-			case <-ctx.Done():
-				return time.Time{}, fmt.Errorf("the traffic did not start: %w", ctx.Err())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}, nil
-}
 
 // judge checks the run directory's invariants (unless the harness did), renders its
 // reports, and turns thresholds, invariants and the drain into the case's verdict.

@@ -265,47 +265,23 @@ func TestSameCatalogPosition(t *testing.T) {
 	}
 }
 
-// TestPrepareActions: certify plays a case's actions itself (until the harness does):
-// the derived file has none; partitions are outage rules outside container mode.
+// TestPrepareActions: the harness plays a case's actions, so the case file runs as it is,
+// actions and all, in every mode.
 func TestPrepareActions(t *testing.T) {
 	cat := loadShipped(t)
-	c13, _ := cat.find("C13")
-	c10, _ := cat.find("C10")
-	tests := []struct {
-		c       *Case
-		image   bool
-		actions []Action
-		outage  bool
-	}{
-		{c13, true, []Action{{30 * time.Second, scenarios.PartitionNetSuite}, {90 * time.Second, scenarios.Heal}}, false},
-		{c13, false, nil, true},
-		{c10, false, []Action{{12 * time.Second, scenarios.KillConnector}, {15 * time.Second, scenarios.RestartConnector}}, false},
-		{c10, true, []Action{{12 * time.Second, scenarios.KillConnector}, {15 * time.Second, scenarios.RestartConnector}}, false},
-	}
-	for _, tt := range tests {
-		r := &runner{opts: Options{}}
-		if tt.image {
-			r.opts.ConnectorImage = "x"
-		}
-		cr := &caseRun{c: tt.c, dir: t.TempDir()}
-		if err := r.prepare(cr, 1); err != nil {
-			t.Fatal(err)
-		}
-		name := fmt.Sprintf("%s image=%v", tt.c.ID, tt.image)
-		if len(cr.file.Actions) != 0 || cr.path == tt.c.Path {
-			t.Errorf("%s: the file run (%s) keeps actions %v", name, cr.path, cr.file.Actions)
-		}
-		if !slices.Equal(cr.actions, tt.actions) {
-			t.Errorf("%s: certify plays %v, want %v", name, cr.actions, tt.actions)
-		}
-		i := slices.IndexFunc(cr.file.Faults, func(r scenarios.FaultRule) bool { return r.Name == string(scenarios.PartitionNetSuite) })
-		if (i >= 0) != tt.outage {
-			t.Errorf("%s: outage rule %v, want %v (faults %v)", name, i >= 0, tt.outage, cr.file.Faults)
-		}
-		if i >= 0 {
-			w := cr.file.Faults[i].Window
-			if cr.file.Faults[i].Effect != "outage" || cr.file.Faults[i].Target != "netsuite" || w == nil || w.Start.Std() != 30*time.Second || w.Duration.Std() != time.Minute {
-				t.Errorf("%s: outage rule %+v window %+v", name, cr.file.Faults[i], w)
+	for _, id := range []string{"C10", "C13"} {
+		c, _ := cat.find(id)
+		for _, image := range []bool{false, true} {
+			r := &runner{opts: Options{}}
+			if image {
+				r.opts.ConnectorImage = "x"
+			}
+			cr := &caseRun{c: c, dir: t.TempDir()}
+			if err := r.prepare(cr, 1); err != nil {
+				t.Fatal(err)
+			}
+			if cr.path != c.Path || len(cr.file.Actions) == 0 || !slices.Equal(timeline(cr.file), c.Actions) {
+				t.Errorf("%s image=%v: runs %s with actions %v, want %s as it is (%v)", id, image, cr.path, cr.file.Actions, c.Path, c.Actions)
 			}
 		}
 	}

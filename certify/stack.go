@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/doorbuster/doorbuster/compose"
@@ -20,15 +19,13 @@ import (
 	ns "github.com/doorbuster/doorbuster/connector/netsuite"
 	"github.com/doorbuster/doorbuster/contract"
 	"github.com/doorbuster/doorbuster/fixtures"
-	"github.com/doorbuster/doorbuster/scenarios"
 	"github.com/doorbuster/doorbuster/simulator/faults"
 	"github.com/doorbuster/doorbuster/simulator/gateway"
 	"github.com/doorbuster/doorbuster/simulator/netsuite"
 )
 
-// The stacks certify starts itself, where a case needs more than the harness offers yet:
-// the contract case's own world, and a connector that can be killed (a child process, or
-// a container). The harness then drives the traffic against them in url mode.
+// The stacks certify starts itself: the contract case's own world, where the
+// conformance checks run before the harness runs the case's traffic on a fresh one.
 
 // caseStack is the system a case runs against: the simulators and the connector, by URL.
 type caseStack struct {
@@ -36,11 +33,7 @@ type caseStack struct {
 	Gateway    string
 	GatewayKey string
 	Connector  string
-	// Mode is how the connector runs: embedded, embedded-process, url or image.
-	Mode string
-	// actor kills, restarts and partitions the connector; nil when it cannot.
-	actor actor
-	close func(ctx context.Context) error
+	close      func(ctx context.Context) error
 }
 
 func (s *caseStack) Close(ctx context.Context) error {
@@ -58,8 +51,8 @@ type stackConfig struct {
 	workers          int // the connector's posting workers; 0: from governance
 	bugs             []string
 	log              *slog.Logger
-	// logFile receives the child connector's output; simLogFile the in-process
-	// simulators' logs (a killed connector's requests end in errors there).
+	// logFile receives the connector container's output; simLogFile the in-process
+	// simulators' logs.
 	logFile    string
 	simLogFile string
 }
@@ -187,214 +180,12 @@ func startInProcess(ctx context.Context, cfg stackConfig) (_ *caseStack, err err
 	go func() { done <- conn.Serve(cctx, ln) }()
 	cl = append(cl, func(context.Context) error { cancel(); return <-done })
 	st := &caseStack{NetSuite: nsURL, Gateway: gwURL, GatewayKey: cfg.world.Gateway.SecretKey,
-		Connector: "http://" + ln.Addr().String(), Mode: "embedded", close: cl.close}
+		Connector: "http://" + ln.Addr().String(), close: cl.close}
 	if err := waitReady(ctx, st.Connector+contract.PathReady, time.Minute); err != nil {
 		return nil, fmt.Errorf("the reference connector: %w", err)
 	}
 	return st, nil
 }
-
-// startProcess starts the simulators in this process and the reference connector as a
-// child process (command, e.g. ["doorbuster", "connector"]) that the case can kill -9
-// and restart on the same data directory.
-func startProcess(ctx context.Context, cfg stackConfig, command []string) (_ *caseStack, err error) {
-	if len(command) == 0 {
-		return nil, errors.New("no command to start the reference connector as a process")
-	}
-	nsURL, gwURL, cl, err := startSims(cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			cl.close(context.WithoutCancel(ctx))
-		}
-	}()
-	dataDir, err := os.MkdirTemp("", "doorbuster-certify-")
-	if err != nil {
-		return nil, err
-	}
-	cl = append(cl, func(context.Context) error { return os.RemoveAll(dataDir) })
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cr := cfg.world.Credentials
-	env := map[string]string{
-		contract.EnvNetSuiteBaseURL: nsURL, contract.EnvNetSuiteAccountID: cr.AccountID,
-		contract.EnvNetSuiteConsumerKey: cr.ConsumerKey, contract.EnvNetSuiteConsumerSecret: cr.ConsumerSecret,
-		contract.EnvNetSuiteTokenID: cr.TokenID, contract.EnvNetSuiteTokenSecret: cr.TokenSecret,
-		contract.EnvGatewayBaseURL: gwURL, contract.EnvGatewayAPIKey: cfg.world.Gateway.SecretKey,
-		contract.EnvConnectorListen: port, contract.EnvConnectorDataDir: dataDir,
-	}
-	if len(cfg.bugs) > 0 {
-		env[connector.EnvBugs] = strings.Join(cfg.bugs, ",")
-	}
-	if cfg.workers > 0 {
-		env[connector.EnvConcurrency] = fmt.Sprint(cfg.workers)
-	}
-	p := &process{command: command, env: childEnv(env), url: "http://" + port, logFile: cfg.logFile, log: cfg.log}
-	if err := p.start(ctx); err != nil {
-		return nil, err
-	}
-	cl = append(cl, p.stop)
-	return &caseStack{NetSuite: nsURL, Gateway: gwURL, GatewayKey: cfg.world.Gateway.SecretKey,
-		Connector: p.url, Mode: "embedded-process", actor: p, close: cl.close}, nil
-}
-
-// childEnv is this process's environment without any connector contract variable,
-// plus env.
-func childEnv(env map[string]string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "NETSUITE_") || strings.HasPrefix(k, "GATEWAY_") || strings.HasPrefix(k, "CONNECTOR_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-// freePort returns a loopback host:port that was free a moment ago.
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	return addr, ln.Close()
-}
-
-// process is the reference connector as a child process.
-type process struct {
-	command []string
-	env     []string
-	url     string
-	logFile string
-	log     *slog.Logger
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  io.WriteCloser
-}
-
-// start starts the process and waits until it is ready.
-func (p *process) start(ctx context.Context) error {
-	p.mu.Lock()
-	if p.cmd != nil {
-		p.mu.Unlock()
-		return errors.New("the connector process is already running")
-	}
-	cmd := exec.Command(p.command[0], p.command[1:]...)
-	cmd.Env = p.env
-	if p.out == nil {
-		p.out = nopWriteCloser{io.Discard}
-		if p.logFile != "" {
-			f, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-			if err != nil {
-				p.mu.Unlock()
-				return err
-			}
-			p.out = f
-		}
-	}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		p.mu.Unlock()
-		return fmt.Errorf("start the reference connector (%s): %w", strings.Join(p.command, " "), err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	p.cmd, p.done = cmd, done
-	p.mu.Unlock()
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-done:
-			cancel()
-		case <-rctx.Done():
-		}
-	}()
-	if err := waitReady(rctx, p.url+contract.PathReady, time.Minute); err != nil {
-		select {
-		case <-done:
-			return fmt.Errorf("the reference connector process exited before it was ready (%s): see %s", cmd.ProcessState, p.logFile)
-		default:
-		}
-		return fmt.Errorf("the reference connector process: %w", err)
-	}
-	return nil
-}
-
-// KillConnector sends SIGKILL and waits for the process to be gone.
-func (p *process) KillConnector(ctx context.Context) error {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd == nil {
-		return errors.New("the connector process is not running")
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		return fmt.Errorf("kill -9 the connector: %w", err)
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// RestartConnector starts the process again on the same data and port.
-func (p *process) RestartConnector(ctx context.Context) error { return p.start(ctx) }
-
-// PauseConnector is not offered by certify's own process stack.
-func (p *process) PauseConnector(context.Context) error {
-	return errors.New("pausing the connector process needs the harness's action support")
-}
-
-// UnpauseConnector: see PauseConnector.
-func (p *process) UnpauseConnector(context.Context) error {
-	return errors.New("pausing the connector process needs the harness's action support")
-}
-
-// Partition is not possible with a process on loopback (certify makes partitions outage
-// fault rules outside container mode).
-func (p *process) Partition(context.Context, scenarios.ActionKind, bool) error {
-	return errors.New("a network partition needs container mode (--connector-image)")
-}
-
-// stop ends the process gracefully (interrupt), or kills it after 10 s.
-func (p *process) stop(ctx context.Context) error {
-	p.mu.Lock()
-	cmd, done, out := p.cmd, p.done, p.out
-	p.cmd, p.out = nil, nil
-	p.mu.Unlock()
-	if cmd != nil {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-	if out != nil {
-		return out.Close()
-	}
-	return nil
-}
-
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }
 
 // waitReady polls u until it answers 2xx, ctx ends or timeout passes.
 func waitReady(ctx context.Context, u string, timeout time.Duration) error {
@@ -423,26 +214,6 @@ func waitReady(ctx context.Context, u string, timeout time.Duration) error {
 		case <-time.After(delay):
 		}
 	}
-}
-
-// composeActor plays actions on a container world.
-type composeActor struct{ w *compose.World }
-
-func (a composeActor) KillConnector(ctx context.Context) error    { return a.w.KillConnector(ctx) }
-func (a composeActor) RestartConnector(ctx context.Context) error { return a.w.RestartConnector(ctx) }
-func (a composeActor) PauseConnector(ctx context.Context) error   { return a.w.PauseConnector(ctx) }
-func (a composeActor) UnpauseConnector(ctx context.Context) error { return a.w.UnpauseConnector(ctx) }
-func (a composeActor) Partition(ctx context.Context, target scenarios.ActionKind, cut bool) error {
-	if !cut {
-		return a.w.Heal(ctx)
-	}
-	switch target {
-	case scenarios.PartitionNetSuite:
-		return a.w.PartitionConnector(ctx, compose.NetSuite)
-	case scenarios.PartitionGateway:
-		return a.w.PartitionConnector(ctx, compose.Gateway)
-	}
-	return fmt.Errorf("%s is not a partition", target)
 }
 
 // imageStackConfig is what image mode needs beyond stackConfig.
@@ -475,7 +246,7 @@ func startImage(ctx context.Context, cfg stackConfig, ic imageStackConfig) (*cas
 		return nil, fmt.Errorf("start the containers: %w", err)
 	}
 	return &caseStack{NetSuite: w.NetSuiteURL, Gateway: w.GatewayURL, GatewayKey: cfg.world.Gateway.SecretKey,
-		Connector: w.ConnectorURL, Mode: "image", actor: composeActor{w},
+		Connector: w.ConnectorURL,
 		close: func(ctx context.Context) error {
 			if cfg.logFile != "" {
 				if logs, err := w.ConnectorLogs(ctx); err == nil {
