@@ -42,6 +42,8 @@ type fakeNetSuite struct {
 	// inFlight and maxInFlight count record requests being served.
 	recordDelay           time.Duration
 	inFlight, maxInFlight int
+	// active counts every request being served.
+	active int
 }
 
 // hangUp is the status a fail hook returns to have the connection closed without a reply.
@@ -99,11 +101,19 @@ func (f *fakeNetSuite) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
-	path := strings.TrimPrefix(r.URL.Path, "/services/rest/")
+	// The failure mode is the one in force when the request arrived: a request sent
+	// before a test changes it must not see the new one.
 	f.mu.Lock()
 	fail := f.fail
+	f.active++
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.active--
+		f.mu.Unlock()
+	}()
+	body, _ := io.ReadAll(r.Body)
+	path := strings.TrimPrefix(r.URL.Path, "/services/rest/")
 	if strings.HasPrefix(path, "record/") {
 		f.mu.Lock()
 		f.inFlight++
@@ -235,6 +245,24 @@ func (f *fakeNetSuite) body(key string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.records[key]
+}
+
+// idle waits (bounded) until no request is being served.
+func (f *fakeNetSuite) idle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		n := f.active
+		f.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fake NetSuite still serving %d requests", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (f *fakeNetSuite) setFail(fn func(method, path string) (int, string, http.Header)) {
