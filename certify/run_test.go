@@ -172,6 +172,11 @@ func TestCertifyCrash(t *testing.T) {
 				c.Actions[0].Error != "" || c.Actions[1].Error != "" || c.Actions[0].DoneMs < 8000 || c.Actions[1].DoneMs < 10000 {
 				t.Errorf("bugs %v: actions %+v", tt.bugs, c.Actions)
 			}
+			if tt.want == CasePass && !slices.ContainsFunc(c.Invariants, func(r InvariantResult) bool {
+				return r.ID == invariants.StockViewConverges && r.Verdict == "pass"
+			}) {
+				t.Errorf("the restarted connector's stock view: %+v", c.Invariants)
+			}
 			if tt.want == CaseFail && !slices.ContainsFunc(c.Reasons, func(r string) bool { return strings.HasPrefix(r, "invariant exactly-once failed") }) {
 				t.Errorf("memory-outbox: reasons %q do not name exactly-once", c.Reasons)
 			}
