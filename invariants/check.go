@@ -67,7 +67,7 @@ func Check(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	s.start = opts.StartStock
 
 	rep := &Report{Version: ReportVersion, RunDir: runDir, CheckedAt: began.UTC()}
-	if err := s.need(ctx, "origin", "tx"); err != nil {
+	if err := s.need(ctx, "tx", "origin"); err != nil {
 		return nil, err
 	}
 	if rep.Counts, err = counts(ctx, s); err != nil {

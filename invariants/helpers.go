@@ -36,6 +36,7 @@ import (
 //	pos_missing  accounted journal parts no record posts.
 //	pos_dups     journal parts posted by more than one record.
 //	pos_gl       per NetSuite transaction: dr, cr (GL debits and credits).
+//	pos_brev     per location and day: bamt, bn (NetSuite's cash sales and refunds).
 //	pos_rev      per location and day: jamt, jn (journal), bamt, bn (NetSuite).
 //	pos_intent   gateway payment intent → the journal transaction it paid for.
 //	pos_gi       per gateway intent: tx_id, acc, loc, d, status, received, refunded,
@@ -48,6 +49,10 @@ type helper struct {
 	// (see worker.go); its statements then may not use the session's temp tables.
 	stage string
 	build func(ctx context.Context, s *session) ([]string, error) // instead of sql
+	// late are helpers needed only by lateSQL, run after sql: the helper's first
+	// statements do not wait for them.
+	late    []string
+	lateSQL []string
 }
 
 // lineHash is a per-line signature over a line's item, amount, tax, quantity and
@@ -96,15 +101,18 @@ var helpers = map[string]helper{
 		`CREATE INDEX temp.pos_origin_tx ON pos_origin (tx_id, part)`,
 	}},
 	// pos_tx: the journal's transactions, compact (the journal's rows carry the
-	// submitted body).
-	"tx": {needs: []string{"origin"}, sql: []string{
+	// submitted body). It is filled while the worker still builds pos_origin; acc
+	// (acknowledged, or posted anyway) is settled once pos_origin is there.
+	"tx": {sql: []string{
 		`CREATE TEMP TABLE pos_tx (id TEXT PRIMARY KEY, type TEXT, loc INTEGER, d TEXT, offline INTEGER, outcome TEXT,
 			ack INTEGER, acc INTEGER, ident TEXT, orig TEXT, acked TEXT) WITHOUT ROWID`,
 		`INSERT INTO pos_tx
 		SELECT j.id, j.type, CAST(j.location_id AS INTEGER), j.occurred_date, j.offline, j.outcome, j.outcome = 'acknowledged',
-			CASE WHEN j.outcome = 'acknowledged' THEN 1 ELSE EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id) END,
+			j.outcome = 'acknowledged',
 			NULLIF(j.customer_identity, ''), NULLIF(j.original_tx_id, ''), j.acked_at
 		FROM main.tx j`,
+	}, late: []string{"origin"}, lateSQL: []string{
+		`UPDATE pos_tx SET acc = 1 WHERE NOT ack AND EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = pos_tx.id)`,
 	}},
 	// pos_jline is a view: the journal's lines as the records must carry them, read
 	// through pos_tx (filter it by tx_id or by the transaction's columns).
@@ -219,7 +227,7 @@ var helpers = map[string]helper{
 		SELECT tx_id, part, ack, q, rq FROM pos_jpart p
 		WHERE acc AND NOT EXISTS (SELECT 1 FROM pos_origin o WHERE o.tx_id = p.tx_id AND o.part = p.part)`,
 	}},
-	"dups": {needs: []string{"origin"}, sql: []string{
+	"dups": {needs: []string{"origin"}, stage: "post", sql: []string{
 		`CREATE TEMP TABLE pos_dups AS
 		SELECT tx_id, part, COUNT(*) AS n, group_concat(recordtype || ' ' || ns_id, ', ') AS recs
 		FROM pos_origin WHERE tx_id IS NOT NULL GROUP BY tx_id, part HAVING COUNT(*) > 1`,
@@ -231,15 +239,22 @@ var helpers = map[string]helper{
 	// Income per location and day: the journal's line amounts (accounted transactions)
 	// and NetSuite's (a cash sale's subtotal, less a cash refund's: what its posting
 	// credits to income).
-	"rev": {needs: []string{"origin", "jpart"}, sql: []string{
+	// NetSuite's income per location and day (built by the worker).
+	"brev": {needs: []string{"origin"}, stage: "post", sql: []string{
+		`CREATE TEMP TABLE pos_brev (loc INTEGER NOT NULL, d TEXT NOT NULL, bamt INTEGER NOT NULL, bn INTEGER NOT NULL,
+			PRIMARY KEY (loc, d)) WITHOUT ROWID`,
+		`INSERT INTO pos_brev
+		SELECT IFNULL(location, 0), IFNULL(trandate, ''), SUM(CASE part WHEN 'S' THEN subtotal ELSE -subtotal END), COUNT(*)
+		FROM pos_origin GROUP BY 1, 2`,
+	}},
+	"rev": {needs: []string{"origin", "jpart", "brev"}, sql: []string{
 		`CREATE TEMP TABLE pos_rev (loc INTEGER NOT NULL, d TEXT NOT NULL, jamt INTEGER NOT NULL DEFAULT 0, jn INTEGER NOT NULL DEFAULT 0,
 			bamt INTEGER NOT NULL DEFAULT 0, bn INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (loc, d)) WITHOUT ROWID`,
 		`INSERT INTO pos_rev (loc, d, jamt, jn)
 		SELECT IFNULL(loc, 0), IFNULL(d, ''), CASE part WHEN 'S' THEN amt ELSE -amt END, 1 FROM pos_jpart WHERE acc
 		ON CONFLICT (loc, d) DO UPDATE SET jamt = jamt + excluded.jamt, jn = jn + 1`,
-		`INSERT INTO pos_rev (loc, d, bamt, bn)
-		SELECT IFNULL(location, 0), IFNULL(trandate, ''), CASE part WHEN 'S' THEN subtotal ELSE -subtotal END, 1 FROM pos_origin
-		WHERE true ON CONFLICT (loc, d) DO UPDATE SET bamt = bamt + excluded.bamt, bn = bn + 1`,
+		`INSERT INTO pos_rev (loc, d, bamt, bn) SELECT loc, d, bamt, bn FROM pos_brev
+		WHERE true ON CONFLICT (loc, d) DO UPDATE SET bamt = bamt + excluded.bamt, bn = bn + excluded.bn`,
 	}},
 	// Gateway intents with the journal transaction each paid for. Read from the
 	// journal's own tables (not pos_tx), so that the worker can build them.

@@ -205,6 +205,12 @@ func (s *session) need(ctx context.Context, names ...string) error {
 		if err := s.exec(ctx, stmts...); err != nil {
 			return fmt.Errorf("invariants: helper %s: %w", n, err)
 		}
+		if err := s.need(ctx, h.late...); err != nil {
+			return err
+		}
+		if err := s.exec(ctx, h.lateSQL...); err != nil {
+			return fmt.Errorf("invariants: helper %s: %w", n, err)
+		}
 		s.built[n] = true
 	}
 	return nil

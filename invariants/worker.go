@@ -14,7 +14,8 @@ import (
 // others, so a check uses two cores. It opens the same files and writes its tables
 // into in-memory databases (SQLite's memdb VFS), one per stage: work1 gets pos_origin,
 // work2 the helpers that read only the NetSuite books (line, stock move, tender and GL
-// sums: the largest tables), work3 the gateway intents. Last it reads the sync latency
+// sums: the largest tables), work3 the gateway intents, work4 what else reads only
+// pos_origin (duplicates, NetSuite's income per store-day). Last it reads the sync latency
 // samples. Each stage is signalled when done, and only then does the session attach
 // its database: a memdb database being written locks every reader out (even one only
 // reading its schema to resolve a name), so the session must never see one the worker
@@ -34,7 +35,7 @@ type stage struct {
 }
 
 // The worker's stages, in order, and the database each writes.
-var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"gateway", "work3"}, {"sync", ""}}
+var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"gateway", "work3"}, {"post", "work4"}, {"sync", ""}}
 
 // inSchema rewrites a helper's statements to build its tables in schema (a worker
 // database) instead of temp.
