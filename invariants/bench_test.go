@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -280,7 +281,11 @@ func BenchmarkCheck1M(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := processCPU()
 	for range b.N {
-		r, err := Check(ctx, dir, Options{})
+		var opts Options
+		if os.Getenv("DOORBUSTER_BENCH_TRACE") != "" {
+			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		r, err := Check(ctx, dir, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,6 +31,9 @@ type Options struct {
 	// that is used instead; with neither, inventory-conserved derives the start from
 	// NetSuite's own stock ledger (end on hand − every move it booked) and says so.
 	StartStock []StockLevel
+	// Logger, when set, gets each SQL statement's duration at debug level (which
+	// connection ran it and its first line): how a slow check is profiled.
+	Logger *slog.Logger
 }
 
 // StockLevel is an on-hand quantity of an item (NetSuite internal id) at a location.
@@ -59,7 +63,7 @@ func Check(ctx context.Context, runDir string, opts Options) (*Report, error) {
 		skip[id] = true
 	}
 	s, err := openSession(ctx, filepath.Join(runDir, journalFile), filepath.Join(runDir, netsuiteFile),
-		filepath.Join(runDir, gatewayFile), true)
+		filepath.Join(runDir, gatewayFile), true, opts.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // driver "sqlite"
 )
@@ -31,6 +33,7 @@ type session struct {
 	// startSource says where inventory-conserved took the start on hand from.
 	startSource string
 	start       []StockLevel
+	log         *slog.Logger // statement timings at debug level; nil: none
 }
 
 // sqliteURI makes a read-only SQLite URI for path.
@@ -50,7 +53,7 @@ func sqliteURI(path string, pragmas ...string) (string, error) {
 
 // openSession opens journal (main) and attaches the books, read-only. With parallel,
 // a worker starts building some helpers on a second connection.
-func openSession(ctx context.Context, journal, netsuite, gateway string, parallel bool) (*session, error) {
+func openSession(ctx context.Context, journal, netsuite, gateway string, parallel bool, log *slog.Logger) (*session, error) {
 	for _, f := range []struct{ what, path string }{
 		{"journal", journal}, {"NetSuite books", netsuite}, {"gateway books", gateway},
 	} {
@@ -77,7 +80,7 @@ func openSession(ctx context.Context, journal, netsuite, gateway string, paralle
 		db.Close()
 		return nil, fmt.Errorf("invariants: opening %s: %w", journal, err)
 	}
-	s := &session{db: db, c: c, built: map[string]bool{}}
+	s := &session{db: db, c: c, built: map[string]bool{}, log: log}
 	for _, a := range []struct{ path, name string }{{netsuite, "ns"}, {gateway, "gw"}} {
 		u, err := sqliteURI(a.path)
 		if err != nil {
@@ -152,18 +155,29 @@ func (s *session) hasTable(ctx context.Context, schema, table string) (bool, err
 // exec runs statements in order.
 func (s *session) exec(ctx context.Context, stmts ...string) error {
 	for _, q := range stmts {
+		began := time.Now()
 		if _, err := s.c.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%w\nin: %s", err, firstLine(q))
 		}
+		logStmt(ctx, s.log, "session", q, began)
 	}
 	return nil
 }
 
+// logStmt logs a statement's duration at debug level.
+func logStmt(ctx context.Context, log *slog.Logger, conn, q string, began time.Time) {
+	if log != nil && log.Enabled(ctx, slog.LevelDebug) {
+		log.DebugContext(ctx, "invariants: statement", "conn", conn, "ms", ms(time.Since(began)), "sql", firstLine(q))
+	}
+}
+
 func (s *session) count(ctx context.Context, q string, args ...any) (int64, error) {
 	var n sql.NullInt64
+	began := time.Now()
 	if err := s.c.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("%w\nin: %s", err, firstLine(q))
 	}
+	logStmt(ctx, s.log, "session", q, began)
 	return n.Int64, nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 )
 
 // worker is a second connection that builds some helpers while the session works on
@@ -71,16 +73,18 @@ func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway st
 	}
 	wctx, stop := context.WithCancel(ctx)
 	s.work, s.stop = w, stop
-	go w.run(wctx, netsuite, gateway)
+	go w.run(wctx, netsuite, gateway, s.log)
 	return nil
 }
 
 // ready waits for the worker's stage name and attaches its database to the session.
 func (s *session) ready(ctx context.Context, name string) error {
 	st := s.work.stages[name]
+	began := time.Now()
 	if err := s.work.wait(ctx, name); err != nil {
 		return err
 	}
+	logStmt(ctx, s.log, "session", "(waiting for the worker's stage "+name+")", began)
 	if st.schema == "" || st.attached {
 		return nil
 	}
@@ -94,7 +98,7 @@ func (s *session) ready(ctx context.Context, name string) error {
 	return nil
 }
 
-func (w *worker) run(ctx context.Context, netsuite, gateway string) {
+func (w *worker) run(ctx context.Context, netsuite, gateway string, log *slog.Logger) {
 	// Every stage ends, in order, with the first error passed on to the rest.
 	var err error
 	defer func() {
@@ -143,10 +147,12 @@ func (w *worker) run(ctx context.Context, netsuite, gateway string) {
 					continue
 				}
 				for _, q := range inSchema(h.sql, st.schema) {
+					began := time.Now()
 					if _, err = c.ExecContext(ctx, q); err != nil {
 						err = fmt.Errorf("invariants: helper %s: %w\nin: %s", n, err, firstLine(q))
 						break
 					}
+					logStmt(ctx, log, "worker", q, began)
 				}
 				if err != nil {
 					break
