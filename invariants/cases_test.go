@@ -206,11 +206,44 @@ func TestCheckScriptedRun(t *testing.T) {
 			want:    evidenceWant{what: "SKU " + sc.probeSKU + " at location 2"},
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			dir := copyRun(t, sc.dir)
-			if len(c.corrupt) > 0 {
-				corrupt(t, dir, c.corrupt...)
+	// Every case runs on the books and journal as the simulator and xk6-pos keep them
+	// (transaction_sums and tx_sums maintained by triggers), on ones without those sums
+	// (the checker sums the lines itself), and with one sale's lines naming no item id
+	// (that sale summed from its lines): all must reach the same verdicts.
+	noSums := []string{`DROP TABLE ns.transaction_sums`, `DELETE FROM main.meta WHERE key = 'tx_sums'`}
+	for _, tr := range []string{"transaction_lines_sums_insert", "transaction_lines_sums_delete", "transaction_lines_sums_update_old",
+		"transaction_lines_sums_update_new", "inventory_moves_sums_insert", "inventory_moves_sums_delete", "inventory_moves_sums_update",
+		"tenders_sums_insert", "tenders_sums_delete", "tenders_sums_update", "gl_lines_sums_insert", "gl_lines_sums_delete", "gl_lines_sums_update"} {
+		noSums = append(noSums, "DROP TRIGGER ns."+tr)
+	}
+	for _, books := range []struct {
+		name  string
+		setup []string
+	}{{"sums", nil}, {"no sums", noSums}, {"a line without item id", []string{
+		`UPDATE main.line SET item_id = NULL WHERE tx_id = (SELECT MIN(id) FROM main.tx WHERE type = 'sale')`}}} {
+		for _, c := range cases {
+			t.Run(books.name+"/"+c.name, func(t *testing.T) {
+				checkCase(t, sc.dir, append(slices.Clone(books.setup), c.corrupt...), c.opts, c.fail, c.primary, c.want)
+			})
+		}
+	}
+}
+
+// checkCase corrupts a copy of a run and asserts that exactly fail fail, with
+// evidence of primary that matches want.
+func checkCase(t *testing.T, src string, stmts []string, opts Options, fail []string, primary string, want evidenceWant) {
+	t.Helper()
+	c := struct {
+		opts    Options
+		fail    []string
+		primary string
+		want    evidenceWant
+	}{opts, fail, primary, want}
+	{
+		{
+			dir := copyRun(t, src)
+			if len(stmts) > 0 {
+				corrupt(t, dir, stmts...)
 			}
 			r := check(t, dir, c.opts)
 			got := failing(r)
@@ -239,7 +272,7 @@ func TestCheckScriptedRun(t *testing.T) {
 				dumpReport(t, r)
 				t.Errorf("%s: no evidence matches %+v", c.primary, c.want)
 			}
-		})
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,7 +64,7 @@ func Check(ctx context.Context, runDir string, opts Options) (*Report, error) {
 		skip[id] = true
 	}
 	s, err := openSession(ctx, filepath.Join(runDir, journalFile), filepath.Join(runDir, netsuiteFile),
-		filepath.Join(runDir, gatewayFile), true, opts.Logger)
+		filepath.Join(runDir, gatewayFile), os.Getenv("DB_SERIAL") == "", opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,8 @@ func Check(ctx context.Context, runDir string, opts Options) (*Report, error) {
 	s.start = opts.StartStock
 
 	rep := &Report{Version: ReportVersion, RunDir: runDir, CheckedAt: began.UTC()}
-	if err := s.need(ctx, "tx", "origin"); err != nil {
+	// The journal's helpers first: the worker builds pos_origin meanwhile.
+	if err := s.need(ctx, "tx", "jpart", "jtender", "origin", "acc"); err != nil {
 		return nil, err
 	}
 	if rep.Counts, err = counts(ctx, s); err != nil {

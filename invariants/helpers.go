@@ -26,16 +26,20 @@ import (
 //	pos_jpart    per journal transaction and part: n (lines), q, amt, tax, rq
 //	             (restocked quantity), h, sq (Σ item × the quantity that moves stock: sold,
 //	             or restocked), and the transaction's type, loc, d, offline, ack, acc.
-//	pos_rline    per NetSuite transaction, over its item lines: n, q, amt, tax, rq, h.
-//	pos_rmove    per NetSuite transaction, over its stock moves: n, mq (Σ quantity,
-//	             signed), miq (Σ item×quantity), minloc, maxloc.
+//	pos_rsum     (view) per NetSuite transaction, its sums (the books' transaction_sums):
+//	             item lines n, q, amt, tax, rq, h; stock moves mn, mq, miq, mloc (Σ
+//	             location), mloc2 (Σ location²); tenders tn, card, cash, gift, other;
+//	             GL lines gn, dr, cr.
+//	pos_rline    (view) pos_rsum of the transactions with item lines: n, q, amt, tax, rq, h.
+//	pos_rmove    (view) of those with stock moves: n, mq (Σ quantity, signed), miq (Σ
+//	             item×quantity), mloc, mloc2.
 //	pos_jtender  per journal transaction: card, cash, gift, other — signed tender
 //	             amounts (money in > 0, paid back < 0) — and loc, d, acc.
-//	pos_rtender  per NetSuite record: card, cash, gift, other — its tenders' amounts.
+//	pos_rtender  (view) per NetSuite record with tenders: card, cash, gift, other.
 //	pos_cmp      the records that differ from their journal transaction (see "cmp").
 //	pos_missing  accounted journal parts no record posts.
 //	pos_dups     journal parts posted by more than one record.
-//	pos_gl       per NetSuite transaction: dr, cr (GL debits and credits).
+//	pos_gl       (view) per NetSuite transaction with GL lines: dr, cr.
 //	pos_brev     per location and day: bamt, bn (NetSuite's cash sales and refunds).
 //	pos_rev      per location and day: jamt, jn (journal), bamt, bn (NetSuite).
 //	pos_intent   gateway payment intent → the journal transaction it paid for.
@@ -49,6 +53,9 @@ type helper struct {
 	// (see worker.go); its statements then may not use the session's temp tables.
 	stage string
 	build func(ctx context.Context, s *session) ([]string, error) // instead of sql
+	// unless, when set, is an EXISTS query: when it yields 1 the helper is not built
+	// (what it would make is already there).
+	unless string
 	// late are helpers needed only by lateSQL, run after sql: the helper's first
 	// statements do not wait for them.
 	late    []string
@@ -101,8 +108,8 @@ var helpers = map[string]helper{
 		`CREATE INDEX temp.pos_origin_tx ON pos_origin (tx_id, part)`,
 	}},
 	// pos_tx: the journal's transactions, compact (the journal's rows carry the
-	// submitted body). It is filled while the worker still builds pos_origin; acc
-	// (acknowledged, or posted anyway) is settled once pos_origin is there.
+	// submitted body). It is filled while the worker still builds pos_origin, with acc =
+	// ack; "acc" settles acc (acknowledged, or posted anyway) once pos_origin is there.
 	"tx": {sql: []string{
 		`CREATE TEMP TABLE pos_tx (id TEXT PRIMARY KEY, type TEXT, loc INTEGER, d TEXT, offline INTEGER, outcome TEXT,
 			ack INTEGER, acc INTEGER, ident TEXT, orig TEXT, acked TEXT) WITHOUT ROWID`,
@@ -111,8 +118,23 @@ var helpers = map[string]helper{
 			j.outcome = 'acknowledged',
 			NULLIF(j.customer_identity, ''), NULLIF(j.original_tx_id, ''), j.acked_at
 		FROM main.tx j`,
-	}, late: []string{"origin"}, lateSQL: []string{
+	}},
+	// acc: a transaction the connector did not acknowledge but posted anyway is
+	// accounted too, in pos_tx and in what copied acc from it.
+	"acc": {needs: []string{"tx", "origin", "jpart", "jtender"}, sql: []string{
 		`UPDATE pos_tx SET acc = 1 WHERE NOT ack AND EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = pos_tx.id)`,
+		`UPDATE pos_jpart SET acc = 1 WHERE NOT ack AND EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = pos_jpart.tx_id)`,
+		`UPDATE pos_jtender SET acc = 1 WHERE NOT acc AND EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = pos_jtender.tx_id)`,
+	}},
+	// jsums: whether the journal keeps tx_sums for every transaction (see "jpart").
+	"jsums": {build: func(ctx context.Context, s *session) ([]string, error) {
+		ok, err := s.hasTable(ctx, "main", "tx_sums")
+		if err != nil || !ok {
+			return nil, err
+		}
+		n, err := s.count(ctx, `SELECT COUNT(*) FROM main.meta WHERE key = 'tx_sums' AND value = 'complete'`)
+		s.jsums = n == 1
+		return nil, err
 	}},
 	// pos_jline is a view: the journal's lines as the records must carry them, read
 	// through pos_tx (filter it by tx_id or by the transaction's columns).
@@ -132,62 +154,127 @@ var helpers = map[string]helper{
 				j.loc, j.d, j.offline, j.ack, j.acc, j.orig, j.type
 			FROM pos_tx j CROSS JOIN main.line l ON l.tx_id = j.id)`,
 	}},
-	// Bare columns (type, loc, …) are the transaction's: the same on every line. A
-	// sale's or a return's lines are all one part, so they group by transaction in
-	// pos_tx's order without sorting; only exchanges are split by part. Sales (most
-	// lines) are summed without the view, their part and restock being constants.
-	"jpart": {needs: []string{"jline"}, sql: []string{
-		`CREATE TEMP TABLE pos_jpart (
+	// From the journal's tx_sums when it keeps them: per transaction type and part,
+	// the sums of the lines that belong to it (a sale's are all 'S', a return's all
+	// 'R', an exchange's split by the sign of the quantity). A transaction with a line
+	// that names no item id, or a journal without tx_sums, is summed from its lines
+	// (items then found by SKU). Bare columns (type, loc, …) are the transaction's: the
+	// same on every line.
+	"jpart": {needs: []string{"jline", "jsums"}, build: func(ctx context.Context, s *session) ([]string, error) {
+		stmts := []string{`CREATE TEMP TABLE pos_jpart (
 			tx_id TEXT NOT NULL, part TEXT NOT NULL, n INTEGER, q REAL, amt INTEGER, tax INTEGER, rq REAL, h INTEGER,
 			sq REAL, type TEXT, loc INTEGER, d TEXT, offline INTEGER, ack INTEGER, acc INTEGER,
-			PRIMARY KEY (tx_id, part)) WITHOUT ROWID`,
-		`INSERT INTO pos_jpart
-		SELECT tx_id, 'S', COUNT(*), SUM(q), SUM(amt), SUM(tax), 0, SUM(` + lineHash("item", "amt", "tax", "q", "0") + `), SUM(item * q),
+			PRIMARY KEY (tx_id, part)) WITHOUT ROWID`}
+		only := ""
+		if s.jsums {
+			for _, x := range []struct {
+				part, types, signs string
+				restock            bool
+			}{{"S", "= 'sale'", "pn", false}, {"R", "= 'return'", "pn", true}, {"S", "NOT IN ('sale', 'return')", "p", false},
+				{"R", "NOT IN ('sale', 'return')", "n", true}} {
+				stmts = append(stmts, `INSERT INTO pos_jpart
+				SELECT j.id, '`+x.part+`', `+jpartSums(x.signs, x.restock)+`, j.type, j.loc, j.d, j.offline, j.ack, j.acc
+				FROM pos_tx j CROSS JOIN main.tx_sums x ON x.tx_id = j.id
+				WHERE j.type `+x.types+` AND `+sumOf(x.signs, "x.", "_lines")+` > 0 AND x.p_noitem + x.n_noitem = 0`)
+			}
+			only = ` AND tx_id IN (SELECT tx_id FROM main.tx_sums WHERE p_noitem + n_noitem > 0)`
+		}
+		return append(stmts, `INSERT INTO pos_jpart
+		SELECT tx_id, 'S', COUNT(*), SUM(q), SUM(amt), SUM(tax), 0, SUM(`+lineHash("item", "amt", "tax", "q", "0")+`), SUM(item * q),
 			'sale', loc, d, offline, ack, acc
-		FROM (SELECT j.id AS tx_id, ` + lineItem + ` AS item, abs(l.quantity) AS q, ` + lineAmount + ` AS amt,
+		FROM (SELECT j.id AS tx_id, `+lineItem+` AS item, abs(l.quantity) AS q, `+lineAmount+` AS amt,
 				abs(COALESCE(l.tax_cents, 0)) AS tax, j.loc, j.d, j.offline, j.ack, j.acc
 			FROM pos_tx j CROSS JOIN main.line l ON l.tx_id = j.id WHERE j.type = 'sale')
+		WHERE true`+only+`
 		GROUP BY tx_id`,
-		`INSERT INTO pos_jpart SELECT tx_id, part, ` + jpartCols + ` FROM pos_jline WHERE type NOT IN ('sale', 'exchange') GROUP BY tx_id`,
-		`INSERT INTO pos_jpart SELECT tx_id, part, ` + jpartCols + ` FROM pos_jline WHERE type = 'exchange' GROUP BY tx_id, part`,
+			`INSERT INTO pos_jpart SELECT tx_id, part, `+jpartCols+` FROM pos_jline WHERE type = 'return'`+only+` GROUP BY tx_id`,
+			`INSERT INTO pos_jpart SELECT tx_id, part, `+jpartCols+` FROM pos_jline WHERE type NOT IN ('sale', 'return')`+only+
+				` GROUP BY tx_id, part`), nil
 	}},
-	// Record sums: restock is only set on cash refund lines.
-	"rline": {stage: "books", sql: []string{
-		`CREATE TEMP TABLE pos_rline (ns_id INTEGER PRIMARY KEY, n INTEGER, q REAL, amt INTEGER, tax INTEGER, rq REAL, h INTEGER)`,
-		`INSERT INTO pos_rline
-		SELECT transaction_id, COUNT(*), SUM(quantity), SUM(amount_cents), SUM(tax_cents), SUM(restock * quantity),
-			SUM(` + lineHash("item", "amount_cents", "tax_cents", "quantity", "restock") + `)
-		FROM (SELECT transaction_id, item, quantity, amount_cents, tax_cents, COALESCE(restock, 0) AS restock
-			FROM ns.transaction_lines WHERE sublist = 'item')
-		GROUP BY transaction_id`,
+	// pos_sums: the NetSuite books' per-transaction sums (transaction_sums, the same
+	// columns), built from the lines only when the books do not keep them (books written
+	// before the simulator kept them). Restock is only set on cash refund lines.
+	"sums": {stage: "books", unless: "SELECT EXISTS (SELECT 1 FROM ns.sqlite_master WHERE type = 'table' AND name = 'transaction_sums')",
+		sql: []string{
+			`CREATE TEMP TABLE pos_sums (transaction_id INTEGER PRIMARY KEY,
+				item_lines INTEGER NOT NULL DEFAULT 0, item_qty REAL NOT NULL DEFAULT 0, item_amount INTEGER NOT NULL DEFAULT 0,
+				item_tax INTEGER NOT NULL DEFAULT 0, item_restock_qty REAL NOT NULL DEFAULT 0, item_x_amount INTEGER NOT NULL DEFAULT 0,
+				item_x_tax INTEGER NOT NULL DEFAULT 0, item_x_mqty INTEGER NOT NULL DEFAULT 0, item_x_restock_mqty INTEGER NOT NULL DEFAULT 0,
+				moves INTEGER NOT NULL DEFAULT 0, move_qty REAL NOT NULL DEFAULT 0, move_item_qty REAL NOT NULL DEFAULT 0,
+				move_loc INTEGER NOT NULL DEFAULT 0, move_loc2 INTEGER NOT NULL DEFAULT 0,
+				tenders INTEGER NOT NULL DEFAULT 0, tender_card INTEGER NOT NULL DEFAULT 0, tender_cash INTEGER NOT NULL DEFAULT 0,
+				tender_gift INTEGER NOT NULL DEFAULT 0, tender_other INTEGER NOT NULL DEFAULT 0,
+				gl_lines INTEGER NOT NULL DEFAULT 0, debit INTEGER NOT NULL DEFAULT 0, credit INTEGER NOT NULL DEFAULT 0)`,
+			`INSERT INTO pos_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount,
+				item_x_tax, item_x_mqty, item_x_restock_mqty)
+			SELECT transaction_id, COUNT(*), SUM(COALESCE(quantity, 0)), SUM(amount_cents), SUM(tax_cents),
+				SUM(COALESCE(restock, 0) * COALESCE(quantity, 0)), SUM(COALESCE(item * amount_cents, 0)), SUM(COALESCE(item * tax_cents, 0)),
+				SUM(COALESCE(item * CAST(round(quantity * 1000) AS INTEGER), 0)),
+				SUM(COALESCE(item * CAST(round(quantity * 1000) AS INTEGER) * COALESCE(restock, 0), 0))
+			FROM ns.transaction_lines WHERE sublist = 'item' GROUP BY transaction_id`,
+			`INSERT INTO pos_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+			SELECT transaction_id, COUNT(*), SUM(quantity), SUM(item * quantity), SUM(location), SUM(location * location)
+			FROM ns.inventory_moves GROUP BY transaction_id
+			ON CONFLICT (transaction_id) DO UPDATE SET moves = excluded.moves, move_qty = excluded.move_qty,
+				move_item_qty = excluded.move_item_qty, move_loc = excluded.move_loc, move_loc2 = excluded.move_loc2`,
+			`INSERT INTO pos_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+			SELECT transaction_id, COUNT(*), SUM(CASE WHEN kind = 'card' THEN amount_cents ELSE 0 END),
+				SUM(CASE WHEN kind = 'cash' THEN amount_cents ELSE 0 END), SUM(CASE WHEN kind = 'gift_card' THEN amount_cents ELSE 0 END),
+				SUM(CASE WHEN kind IN ('card', 'cash', 'gift_card') THEN 0 ELSE amount_cents END)
+			FROM ns.tenders GROUP BY transaction_id
+			ON CONFLICT (transaction_id) DO UPDATE SET tenders = excluded.tenders, tender_card = excluded.tender_card,
+				tender_cash = excluded.tender_cash, tender_gift = excluded.tender_gift, tender_other = excluded.tender_other`,
+			`INSERT INTO pos_sums (transaction_id, gl_lines, debit, credit)
+			SELECT transaction_id, COUNT(*), SUM(debit_cents), SUM(credit_cents) FROM ns.gl_lines GROUP BY transaction_id
+			ON CONFLICT (transaction_id) DO UPDATE SET gl_lines = excluded.gl_lines, debit = excluded.debit, credit = excluded.credit`,
+		}},
+	// pos_rsum: per NetSuite transaction, its sums under short names (h is the line
+	// signature, lineHash summed over the item lines); pos_rline, pos_rmove, pos_rtender
+	// and pos_gl are the transactions that have such lines.
+	"rsum": {needs: []string{"sums"}, build: func(ctx context.Context, s *session) ([]string, error) {
+		src := "pos_sums"
+		books, err := s.hasTable(ctx, "ns", "transaction_sums")
+		if err != nil {
+			return nil, err
+		}
+		if books {
+			src = "ns.transaction_sums"
+		}
+		return []string{`CREATE TEMP VIEW pos_rsum AS
+			SELECT transaction_id AS ns_id, item_lines AS n, item_qty AS q, item_amount AS amt, item_tax AS tax, item_restock_qty AS rq,
+				item_x_amount + 3 * item_x_tax + 7 * item_x_mqty + 14 * item_x_restock_mqty AS h,
+				moves AS mn, move_qty AS mq, move_item_qty AS miq, move_loc AS mloc, move_loc2 AS mloc2,
+				tenders AS tn, tender_card AS card, tender_cash AS cash, tender_gift AS gift, tender_other AS other,
+				gl_lines AS gn, debit AS dr, credit AS cr
+			FROM ` + src}, nil
 	}},
-	"rmove": {stage: "books", sql: []string{
-		`CREATE TEMP TABLE pos_rmove (ns_id INTEGER PRIMARY KEY, n INTEGER, mq REAL, miq REAL, minloc INTEGER, maxloc INTEGER)`,
-		`INSERT INTO pos_rmove
-		SELECT transaction_id, COUNT(*), SUM(quantity), SUM(item * quantity), MIN(location), MAX(location)
-		FROM ns.inventory_moves GROUP BY transaction_id`,
-	}},
-	"jtender": {needs: []string{"tx"}, sql: []string{
-		`CREATE TEMP TABLE pos_jtender (tx_id TEXT PRIMARY KEY, card INTEGER, cash INTEGER, gift INTEGER, other INTEGER,
-			loc INTEGER, d TEXT, acc INTEGER) WITHOUT ROWID`,
-		`INSERT INTO pos_jtender
+	"rline": {needs: []string{"rsum"}, sql: []string{
+		`CREATE TEMP VIEW pos_rline AS SELECT ns_id, n, q, amt, tax, rq, h FROM pos_rsum WHERE n > 0`}},
+	"rmove": {needs: []string{"rsum"}, sql: []string{
+		`CREATE TEMP VIEW pos_rmove AS SELECT ns_id, mn AS n, mq, miq, mloc, mloc2 FROM pos_rsum WHERE mn > 0`}},
+	"rtender": {needs: []string{"rsum"}, sql: []string{
+		`CREATE TEMP VIEW pos_rtender AS SELECT ns_id, card, cash, gift, other FROM pos_rsum WHERE tn > 0`}},
+	"gl": {needs: []string{"rsum"}, sql: []string{
+		`CREATE TEMP VIEW pos_gl AS SELECT ns_id, dr, cr FROM pos_rsum WHERE gn > 0`}},
+	"jtender": {needs: []string{"tx", "jsums"}, build: func(ctx context.Context, s *session) ([]string, error) {
+		create := `CREATE TEMP TABLE pos_jtender (tx_id TEXT PRIMARY KEY, card INTEGER, cash INTEGER, gift INTEGER, other INTEGER,
+			loc INTEGER, d TEXT, acc INTEGER) WITHOUT ROWID`
+		if s.jsums {
+			signed := func(k string) string {
+				return `CASE j.type WHEN 'sale' THEN x.tender_` + k + `_abs WHEN 'return' THEN -x.tender_` + k + `_abs ELSE x.tender_` + k + ` END`
+			}
+			return []string{create, `INSERT INTO pos_jtender
+			SELECT j.id, ` + signed("card") + `, ` + signed("cash") + `, ` + signed("gift") + `, ` + signed("other") + `, j.loc, j.d, j.acc
+			FROM pos_tx j CROSS JOIN main.tx_sums x ON x.tx_id = j.id WHERE x.tenders > 0`}, nil
+		}
+		return []string{create, `INSERT INTO pos_jtender
 		SELECT tx_id, SUM(CASE WHEN type = 'card' THEN a ELSE 0 END), SUM(CASE WHEN type = 'cash' THEN a ELSE 0 END),
 			SUM(CASE WHEN type = 'gift_card' THEN a ELSE 0 END),
 			SUM(CASE WHEN type IN ('card', 'cash', 'gift_card') THEN 0 ELSE a END), loc, d, acc
 		FROM (SELECT j.id AS tx_id, t.type, CASE j.type WHEN 'sale' THEN abs(t.amount_cents) WHEN 'return' THEN -abs(t.amount_cents)
 				ELSE t.amount_cents END AS a, j.loc, j.d, j.acc
 			FROM pos_tx j CROSS JOIN main.tender t ON t.tx_id = j.id)
-		GROUP BY tx_id`,
-	}},
-	// Record tenders: only cash sales and refunds have them.
-	"rtender": {stage: "books", sql: []string{
-		`CREATE TEMP TABLE pos_rtender (ns_id INTEGER PRIMARY KEY, card INTEGER, cash INTEGER, gift INTEGER, other INTEGER)`,
-		`INSERT INTO pos_rtender
-		SELECT transaction_id, SUM(CASE WHEN kind = 'card' THEN amount_cents ELSE 0 END),
-			SUM(CASE WHEN kind = 'cash' THEN amount_cents ELSE 0 END),
-			SUM(CASE WHEN kind = 'gift_card' THEN amount_cents ELSE 0 END),
-			SUM(CASE WHEN kind IN ('card', 'cash', 'gift_card') THEN 0 ELSE amount_cents END)
-		FROM ns.tenders GROUP BY transaction_id`,
+		GROUP BY tx_id`}, nil
 	}},
 	// pos_cmp: one pass over the records that post a journal transaction, keeping those
 	// that differ from it: expected (the transaction has such a part), lines_bad (item
@@ -195,31 +282,31 @@ var helpers = map[string]helper{
 	// transaction's record dated otherwise), stock_bad (stock moves unlike the lines),
 	// tender_bad (a sale's or return's tenders; exchanges net over two records and are
 	// compared per transaction by amounts).
-	"cmp": {needs: []string{"origin", "jpart", "rline", "rmove", "jtender", "rtender"}, sql: []string{
+	"cmp": {needs: []string{"origin", "jpart", "rsum", "jtender"}, sql: []string{
 		`CREATE TEMP TABLE pos_cmp AS
 		SELECT o.ns_id, o.tx_id, o.part, o.recordtype, p.tx_id IS NOT NULL AS expected,
 			p.n AS jn, p.amt AS jamt, p.tax AS jtax, r.n AS rn, r.amt AS ramt, r.tax AS rtax,
-			p.tx_id IS NOT NULL AND (r.ns_id IS NULL OR p.n <> r.n OR abs(p.q - r.q) > 1e-6 OR p.amt <> r.amt OR p.tax <> r.tax
+			p.tx_id IS NOT NULL AND (COALESCE(r.n, 0) = 0 OR p.n <> r.n OR abs(p.q - r.q) > 1e-6 OR p.amt <> r.amt OR p.tax <> r.tax
 				OR abs(p.rq - r.rq) > 1e-6 OR p.h <> r.h) AS lines_bad,
-			p.loc AS jloc, o.location AS hloc, m.n AS mn, COALESCE(m.mq, 0) AS mq, m.minloc, m.maxloc,
+			p.loc AS jloc, o.location AS hloc, NULLIF(r.mn, 0) AS mn, COALESCE(r.mq, 0) AS mq,
+			(SELECT MIN(location) FROM ns.inventory_moves mv WHERE mv.transaction_id = o.ns_id) AS minloc,
+			(SELECT MAX(location) FROM ns.inventory_moves mv WHERE mv.transaction_id = o.ns_id) AS maxloc,
 			CASE p.part WHEN 'S' THEN -p.q ELSE p.rq END AS emq,
-			p.tx_id IS NOT NULL AND (o.location IS NOT p.loc OR m.minloc IS NOT p.loc OR m.maxloc IS NOT p.loc)
-				AND (o.location IS NOT p.loc OR m.n > 0) AS loc_bad,
+			p.tx_id IS NOT NULL AND (o.location IS NOT p.loc
+				OR (r.mn > 0 AND (r.mloc IS NOT r.mn * p.loc OR r.mloc2 IS NOT r.mn * p.loc * p.loc))) AS loc_bad,
 			p.d, o.trandate, p.offline = 1 AND o.trandate IS NOT p.d AS date_bad,
-			p.tx_id IS NOT NULL AND (abs(COALESCE(m.mq, 0) - CASE p.part WHEN 'S' THEN -p.q ELSE p.rq END) > 1e-6
-				OR abs(COALESCE(m.miq, 0) - CASE p.part WHEN 'S' THEN -p.sq ELSE p.sq END) > 1e-3
-				OR (m.n > 0 AND (m.minloc IS NOT p.loc OR m.maxloc IS NOT p.loc))) AS stock_bad,
+			p.tx_id IS NOT NULL AND (abs(COALESCE(r.mq, 0) - CASE p.part WHEN 'S' THEN -p.q ELSE p.rq END) > 1e-6
+				OR abs(COALESCE(r.miq, 0) - CASE p.part WHEN 'S' THEN -p.sq ELSE p.sq END) > 1e-3
+				OR (r.mn > 0 AND (r.mloc IS NOT r.mn * p.loc OR r.mloc2 IS NOT r.mn * p.loc * p.loc))) AS stock_bad,
 			COALESCE(jt.card, 0) AS jcard, COALESCE(jt.cash, 0) AS jcash, COALESCE(jt.gift, 0) AS jgift, COALESCE(jt.other, 0) AS jother,
-			s * COALESCE(t.card, 0) AS rcard, s * COALESCE(t.cash, 0) AS rcash, s * COALESCE(t.gift, 0) AS rgift,
-			s * COALESCE(t.other, 0) AS rother,
-			p.type <> 'exchange' AND (COALESCE(jt.card, 0) <> s * COALESCE(t.card, 0) OR COALESCE(jt.cash, 0) <> s * COALESCE(t.cash, 0)
-				OR COALESCE(jt.gift, 0) <> s * COALESCE(t.gift, 0) OR COALESCE(jt.other, 0) <> s * COALESCE(t.other, 0)) AS tender_bad
+			s * COALESCE(r.card, 0) AS rcard, s * COALESCE(r.cash, 0) AS rcash, s * COALESCE(r.gift, 0) AS rgift,
+			s * COALESCE(r.other, 0) AS rother,
+			p.type <> 'exchange' AND (COALESCE(jt.card, 0) <> s * COALESCE(r.card, 0) OR COALESCE(jt.cash, 0) <> s * COALESCE(r.cash, 0)
+				OR COALESCE(jt.gift, 0) <> s * COALESCE(r.gift, 0) OR COALESCE(jt.other, 0) <> s * COALESCE(r.other, 0)) AS tender_bad
 		FROM (SELECT *, CASE part WHEN 'S' THEN 1 ELSE -1 END AS s FROM pos_origin WHERE tx_id IS NOT NULL) o
 		LEFT JOIN pos_jpart p ON p.tx_id = o.tx_id AND p.part = o.part
-		LEFT JOIN pos_rline r ON r.ns_id = o.ns_id
-		LEFT JOIN pos_rmove m ON m.ns_id = o.ns_id
+		LEFT JOIN pos_rsum r ON r.ns_id = o.ns_id
 		LEFT JOIN pos_jtender jt ON jt.tx_id = o.tx_id
-		LEFT JOIN pos_rtender t ON t.ns_id = o.ns_id
 		WHERE NOT expected OR lines_bad OR loc_bad OR date_bad OR stock_bad OR tender_bad`,
 	}},
 	"missing": {needs: []string{"origin", "jpart"}, sql: []string{
@@ -231,10 +318,6 @@ var helpers = map[string]helper{
 		`CREATE TEMP TABLE pos_dups AS
 		SELECT tx_id, part, COUNT(*) AS n, group_concat(recordtype || ' ' || ns_id, ', ') AS recs
 		FROM pos_origin WHERE tx_id IS NOT NULL GROUP BY tx_id, part HAVING COUNT(*) > 1`,
-	}},
-	"gl": {stage: "books", sql: []string{
-		`CREATE TEMP TABLE pos_gl (ns_id INTEGER PRIMARY KEY, dr INTEGER, cr INTEGER)`,
-		`INSERT INTO pos_gl SELECT transaction_id, SUM(debit_cents), SUM(credit_cents) FROM ns.gl_lines GROUP BY transaction_id`,
 	}},
 	// Income per location and day: the journal's line amounts (accounted transactions)
 	// and NetSuite's (a cash sale's subtotal, less a cash refund's: what its posting
@@ -340,3 +423,24 @@ const (
 	startOptions = "options" // Options.StartStock
 	startLedger  = "ledger"  // derived: NetSuite's end on hand − every stock move it booked
 )
+
+// sumOf adds a tx_sums column over the signs of quantity named ("p" ≥ 0, "n" < 0).
+func sumOf(signs, prefix, col string) string {
+	var terms []string
+	for _, sg := range signs {
+		terms = append(terms, prefix+string(sg)+col)
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
+}
+
+// jpartSums are pos_jpart's n, q, amt, tax, rq, h and sq from tx_sums (aliased x)
+// over the lines of the signs named; restock: the part is returned goods, whose
+// restocked quantities count (rq, the signature, and the stock that moves).
+func jpartSums(signs string, restock bool) string {
+	sum := func(col string) string { return sumOf(signs, "x.", col) }
+	rq, h, sq := "0", sum("_x_gross")+" - "+sum("_x_discount")+" + 3 * "+sum("_x_tax")+" + 7 * "+sum("_x_mqty"), sum("_x_qty")
+	if restock {
+		rq, h, sq = sum("_restock_qty"), h+" + 14 * "+sum("_x_restock_mqty"), sum("_x_restock_qty")
+	}
+	return strings.Join([]string{sum("_lines"), sum("_qty"), sum("_gross") + " - " + sum("_discount"), sum("_tax"), rq, h, sq}, ", ")
+}

@@ -55,6 +55,275 @@ CREATE TABLE IF NOT EXISTS stock_probe (sku TEXT, location_id TEXT, connector_on
   status INTEGER);         -- added: HTTP status of the lookup (connector_on_hand is NULL unless 200)
 CREATE TABLE IF NOT EXISTS drawer (  -- added: cash drawer of each register at Close
   register_id TEXT PRIMARY KEY, location_id TEXT, cash_in_cents INTEGER, cash_out_cents INTEGER, transactions INTEGER);
+-- tx_sums (added): per transaction, sums over its lines (split by the sign of the quantity) and
+-- tenders, kept by the triggers below on every insert, delete and update (a materialised aggregate:
+-- the invariant checker reads one row per transaction instead of every line). meta 'tx_sums' =
+-- 'complete' says it was there before the first line, so it covers them all.
+CREATE TABLE IF NOT EXISTS tx_sums (
+  tx_id TEXT PRIMARY KEY,
+  -- lines with quantity >= 0: count, without item_id, Σ |quantity|, Σ restocked |quantity|, Σ round(|quantity| × unit price), Σ discount, Σ |tax|;
+  -- item-weighted (item_id × each): gross, discount, |tax|, round(|quantity| × 1000), that when restocked, |quantity|, that when restocked
+  p_lines INTEGER NOT NULL DEFAULT 0,
+  p_noitem INTEGER NOT NULL DEFAULT 0,
+  p_qty REAL NOT NULL DEFAULT 0,
+  p_restock_qty REAL NOT NULL DEFAULT 0,
+  p_gross INTEGER NOT NULL DEFAULT 0,
+  p_discount INTEGER NOT NULL DEFAULT 0,
+  p_tax INTEGER NOT NULL DEFAULT 0,
+  p_x_gross INTEGER NOT NULL DEFAULT 0,
+  p_x_discount INTEGER NOT NULL DEFAULT 0,
+  p_x_tax INTEGER NOT NULL DEFAULT 0,
+  p_x_mqty INTEGER NOT NULL DEFAULT 0,
+  p_x_restock_mqty INTEGER NOT NULL DEFAULT 0,
+  p_x_qty REAL NOT NULL DEFAULT 0,
+  p_x_restock_qty REAL NOT NULL DEFAULT 0,
+  -- lines with quantity < 0 (the same)
+  n_lines INTEGER NOT NULL DEFAULT 0,
+  n_noitem INTEGER NOT NULL DEFAULT 0,
+  n_qty REAL NOT NULL DEFAULT 0,
+  n_restock_qty REAL NOT NULL DEFAULT 0,
+  n_gross INTEGER NOT NULL DEFAULT 0,
+  n_discount INTEGER NOT NULL DEFAULT 0,
+  n_tax INTEGER NOT NULL DEFAULT 0,
+  n_x_gross INTEGER NOT NULL DEFAULT 0,
+  n_x_discount INTEGER NOT NULL DEFAULT 0,
+  n_x_tax INTEGER NOT NULL DEFAULT 0,
+  n_x_mqty INTEGER NOT NULL DEFAULT 0,
+  n_x_restock_mqty INTEGER NOT NULL DEFAULT 0,
+  n_x_qty REAL NOT NULL DEFAULT 0,
+  n_x_restock_qty REAL NOT NULL DEFAULT 0,
+  -- tenders: count, Σ amount and Σ |amount| per type (gift = gift_card, other = the rest)
+  tenders INTEGER NOT NULL DEFAULT 0,
+  tender_card INTEGER NOT NULL DEFAULT 0,
+  tender_card_abs INTEGER NOT NULL DEFAULT 0,
+  tender_cash INTEGER NOT NULL DEFAULT 0,
+  tender_cash_abs INTEGER NOT NULL DEFAULT 0,
+  tender_gift INTEGER NOT NULL DEFAULT 0,
+  tender_gift_abs INTEGER NOT NULL DEFAULT 0,
+  tender_other INTEGER NOT NULL DEFAULT 0,
+  tender_other_abs INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) SELECT 'tx_sums', 'complete' WHERE NOT EXISTS (SELECT 1 FROM line);
+CREATE TRIGGER IF NOT EXISTS line_sums_insert_p AFTER INSERT ON line WHEN COALESCE(NEW.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_delete_p AFTER DELETE ON line WHEN COALESCE(OLD.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_old_p AFTER UPDATE ON line WHEN COALESCE(OLD.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_new_p AFTER UPDATE ON line WHEN COALESCE(NEW.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_insert_n AFTER INSERT ON line WHEN NEW.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_delete_n AFTER DELETE ON line WHEN OLD.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_old_n AFTER UPDATE ON line WHEN OLD.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_new_n AFTER UPDATE ON line WHEN NEW.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS tender_sums_insert AFTER INSERT ON tender BEGIN
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (NEW.tx_id, 1, iif(NEW.type = 'card', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type = 'card',
+		abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'cash', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type
+		= 'cash', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'gift_card', COALESCE(NEW.amount_cents, 0),
+		0), iif(NEW.type = 'gift_card', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, abs(COALESCE(NEW.amount_cents, 0)), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+END;
+CREATE TRIGGER IF NOT EXISTS tender_sums_delete AFTER DELETE ON tender BEGIN
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (OLD.tx_id, -1, -(iif(OLD.type = 'card', COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'card',
+		abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'cash', COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type = 'cash', abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'gift_card',
+		COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'gift_card', abs(COALESCE(OLD.amount_cents, 0)), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, abs(COALESCE(OLD.amount_cents, 0)),
+		0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+END;
+CREATE TRIGGER IF NOT EXISTS tender_sums_update AFTER UPDATE ON tender BEGIN
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (OLD.tx_id, -1, -(iif(OLD.type = 'card', COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'card',
+		abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'cash', COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type = 'cash', abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'gift_card',
+		COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'gift_card', abs(COALESCE(OLD.amount_cents, 0)), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, abs(COALESCE(OLD.amount_cents, 0)),
+		0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (NEW.tx_id, 1, iif(NEW.type = 'card', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type = 'card',
+		abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'cash', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type
+		= 'cash', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'gift_card', COALESCE(NEW.amount_cents, 0),
+		0), iif(NEW.type = 'gift_card', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, abs(COALESCE(NEW.amount_cents, 0)), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+END;
 `
 
 // netsuiteSchema is the NetSuite simulator's books DDL (attached as "ns").
@@ -219,6 +488,184 @@ CREATE TABLE inventory_moves (
 	PRIMARY KEY (transaction_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX inventory_moves_item ON inventory_moves (item, location);
+
+-- transaction_sums: per transaction, sums over its item lines, stock moves, tenders and GL lines,
+-- kept by the triggers below on every insert, delete and update of those tables (a materialised
+-- aggregate: the invariant checker reads one row per record instead of every line).
+CREATE TABLE transaction_sums (
+	transaction_id INTEGER PRIMARY KEY,
+	-- item lines: count, Σ quantity, amount, tax, restocked quantity,
+	item_lines INTEGER NOT NULL DEFAULT 0,
+	item_qty REAL NOT NULL DEFAULT 0,
+	item_amount INTEGER NOT NULL DEFAULT 0,
+	item_tax INTEGER NOT NULL DEFAULT 0,
+	item_restock_qty REAL NOT NULL DEFAULT 0,
+	-- Σ item × amount, × tax, × round(quantity × 1000), × that when restocked (item-weighted: lines moved between items change them)
+	item_x_amount INTEGER NOT NULL DEFAULT 0,
+	item_x_tax INTEGER NOT NULL DEFAULT 0,
+	item_x_mqty INTEGER NOT NULL DEFAULT 0,
+	item_x_restock_mqty INTEGER NOT NULL DEFAULT 0,
+	-- stock moves: count, Σ quantity (signed), Σ item × quantity, Σ location, Σ location² (all at L ⇔ Σ = n·L and Σ² = n·L²)
+	moves INTEGER NOT NULL DEFAULT 0,
+	move_qty REAL NOT NULL DEFAULT 0,
+	move_item_qty REAL NOT NULL DEFAULT 0,
+	move_loc INTEGER NOT NULL DEFAULT 0,
+	move_loc2 INTEGER NOT NULL DEFAULT 0,
+	-- tenders: count, Σ amount per kind
+	tenders INTEGER NOT NULL DEFAULT 0,
+	tender_card INTEGER NOT NULL DEFAULT 0,
+	tender_cash INTEGER NOT NULL DEFAULT 0,
+	tender_gift INTEGER NOT NULL DEFAULT 0,
+	tender_other INTEGER NOT NULL DEFAULT 0,
+	-- GL lines: count, Σ debits, Σ credits
+	gl_lines INTEGER NOT NULL DEFAULT 0,
+	debit INTEGER NOT NULL DEFAULT 0,
+	credit INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER transaction_lines_sums_insert AFTER INSERT ON transaction_lines WHEN NEW.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (NEW.transaction_id, 1, COALESCE(NEW.quantity, 0), NEW.amount_cents, NEW.tax_cents, COALESCE(NEW.restock, 0) *
+		COALESCE(NEW.quantity, 0), COALESCE(NEW.item * NEW.amount_cents, 0), COALESCE(NEW.item * NEW.tax_cents, 0),
+		COALESCE(NEW.item * CAST(round(NEW.quantity * 1000) AS INTEGER), 0), COALESCE(NEW.item *
+		CAST(round(NEW.quantity * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER transaction_lines_sums_delete AFTER DELETE ON transaction_lines WHEN OLD.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (OLD.transaction_id, -1, -(COALESCE(OLD.quantity, 0)), -(OLD.amount_cents), -(OLD.tax_cents),
+		-(COALESCE(OLD.restock, 0) * COALESCE(OLD.quantity, 0)), -(COALESCE(OLD.item * OLD.amount_cents, 0)),
+		-(COALESCE(OLD.item * OLD.tax_cents, 0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER),
+		0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER transaction_lines_sums_update_old AFTER UPDATE ON transaction_lines WHEN OLD.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (OLD.transaction_id, -1, -(COALESCE(OLD.quantity, 0)), -(OLD.amount_cents), -(OLD.tax_cents),
+		-(COALESCE(OLD.restock, 0) * COALESCE(OLD.quantity, 0)), -(COALESCE(OLD.item * OLD.amount_cents, 0)),
+		-(COALESCE(OLD.item * OLD.tax_cents, 0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER),
+		0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER transaction_lines_sums_update_new AFTER UPDATE ON transaction_lines WHEN NEW.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (NEW.transaction_id, 1, COALESCE(NEW.quantity, 0), NEW.amount_cents, NEW.tax_cents, COALESCE(NEW.restock, 0) *
+		COALESCE(NEW.quantity, 0), COALESCE(NEW.item * NEW.amount_cents, 0), COALESCE(NEW.item * NEW.tax_cents, 0),
+		COALESCE(NEW.item * CAST(round(NEW.quantity * 1000) AS INTEGER), 0), COALESCE(NEW.item *
+		CAST(round(NEW.quantity * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER inventory_moves_sums_insert AFTER INSERT ON inventory_moves BEGIN
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (NEW.transaction_id, 1, NEW.quantity, NEW.item * NEW.quantity, NEW.location, NEW.location * NEW.location)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+END;
+CREATE TRIGGER inventory_moves_sums_delete AFTER DELETE ON inventory_moves BEGIN
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (OLD.transaction_id, -1, -(OLD.quantity), -(OLD.item * OLD.quantity), -(OLD.location), -(OLD.location *
+		OLD.location))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+END;
+CREATE TRIGGER inventory_moves_sums_update AFTER UPDATE ON inventory_moves BEGIN
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (OLD.transaction_id, -1, -(OLD.quantity), -(OLD.item * OLD.quantity), -(OLD.location), -(OLD.location *
+		OLD.location))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (NEW.transaction_id, 1, NEW.quantity, NEW.item * NEW.quantity, NEW.location, NEW.location * NEW.location)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+END;
+CREATE TRIGGER tenders_sums_insert AFTER INSERT ON tenders BEGIN
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (NEW.transaction_id, 1, iif(NEW.kind = 'card', NEW.amount_cents, 0), iif(NEW.kind = 'cash', NEW.amount_cents,
+		0), iif(NEW.kind = 'gift_card', NEW.amount_cents, 0), iif(NEW.kind IN ('card', 'cash', 'gift_card'), 0,
+		NEW.amount_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+END;
+CREATE TRIGGER tenders_sums_delete AFTER DELETE ON tenders BEGIN
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (OLD.transaction_id, -1, -(iif(OLD.kind = 'card', OLD.amount_cents, 0)), -(iif(OLD.kind = 'cash',
+		OLD.amount_cents, 0)), -(iif(OLD.kind = 'gift_card', OLD.amount_cents, 0)), -(iif(OLD.kind IN ('card', 'cash',
+		'gift_card'), 0, OLD.amount_cents)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+END;
+CREATE TRIGGER tenders_sums_update AFTER UPDATE ON tenders BEGIN
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (OLD.transaction_id, -1, -(iif(OLD.kind = 'card', OLD.amount_cents, 0)), -(iif(OLD.kind = 'cash',
+		OLD.amount_cents, 0)), -(iif(OLD.kind = 'gift_card', OLD.amount_cents, 0)), -(iif(OLD.kind IN ('card', 'cash',
+		'gift_card'), 0, OLD.amount_cents)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (NEW.transaction_id, 1, iif(NEW.kind = 'card', NEW.amount_cents, 0), iif(NEW.kind = 'cash', NEW.amount_cents,
+		0), iif(NEW.kind = 'gift_card', NEW.amount_cents, 0), iif(NEW.kind IN ('card', 'cash', 'gift_card'), 0,
+		NEW.amount_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+END;
+CREATE TRIGGER gl_lines_sums_insert AFTER INSERT ON gl_lines BEGIN
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (NEW.transaction_id, 1, NEW.debit_cents, NEW.credit_cents)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+END;
+CREATE TRIGGER gl_lines_sums_delete AFTER DELETE ON gl_lines BEGIN
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (OLD.transaction_id, -1, -(OLD.debit_cents), -(OLD.credit_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+END;
+CREATE TRIGGER gl_lines_sums_update AFTER UPDATE ON gl_lines BEGIN
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (OLD.transaction_id, -1, -(OLD.debit_cents), -(OLD.credit_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (NEW.transaction_id, 1, NEW.debit_cents, NEW.credit_cents)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+END;
 
 -- Views for SuiteQL, named like NetSuite's tables, lower-case columns, money in decimals.
 CREATE VIEW subsidiary AS

@@ -13,7 +13,8 @@ import (
 	pos "github.com/doorbuster/doorbuster/xk6-pos"
 )
 
-// columns lists "table.column" of every table and view of an SQLite file.
+// columns lists "table.column" of every table and view of an SQLite file, and
+// "trigger name.text" of every trigger.
 func columns(t *testing.T, path string) []string {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
@@ -21,8 +22,10 @@ func columns(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Triggers count by their whole text: transaction_sums is only as good as they are.
 	rows, err := db.Query(`SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
-		WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' ORDER BY 1, 2`)
+		WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%'
+		UNION ALL SELECT 'trigger ' || name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY 1, 2`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ type session struct {
 	// startSource says where inventory-conserved took the start on hand from.
 	startSource string
 	start       []StockLevel
+	jsums       bool         // the journal keeps tx_sums for every transaction
 	log         *slog.Logger // statement timings at debug level; nil: none
 }
 
@@ -208,6 +209,16 @@ func (s *session) need(ctx context.Context, names ...string) error {
 		}
 		if err := s.need(ctx, h.needs...); err != nil {
 			return err
+		}
+		if h.unless != "" {
+			there, err := s.count(ctx, h.unless)
+			if err != nil {
+				return fmt.Errorf("invariants: helper %s: %w", n, err)
+			}
+			if there == 1 {
+				s.built[n] = true
+				continue
+			}
 		}
 		stmts := h.sql
 		if h.build != nil {

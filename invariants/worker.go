@@ -146,6 +146,16 @@ func (w *worker) run(ctx context.Context, netsuite, gateway string, log *slog.Lo
 				if h.stage != st.name {
 					continue
 				}
+				if h.unless != "" {
+					var there int
+					if err = c.QueryRowContext(ctx, h.unless).Scan(&there); err != nil {
+						err = fmt.Errorf("invariants: helper %s: %w", n, err)
+						break
+					}
+					if there == 1 {
+						continue
+					}
+				}
 				for _, q := range inSchema(h.sql, st.schema) {
 					began := time.Now()
 					if _, err = c.ExecContext(ctx, q); err != nil {

@@ -65,6 +65,275 @@ CREATE TABLE IF NOT EXISTS stock_probe (sku TEXT, location_id TEXT, connector_on
   status INTEGER);         -- added: HTTP status of the lookup (connector_on_hand is NULL unless 200)
 CREATE TABLE IF NOT EXISTS drawer (  -- added: cash drawer of each register at Close
   register_id TEXT PRIMARY KEY, location_id TEXT, cash_in_cents INTEGER, cash_out_cents INTEGER, transactions INTEGER);
+-- tx_sums (added): per transaction, sums over its lines (split by the sign of the quantity) and
+-- tenders, kept by the triggers below on every insert, delete and update (a materialised aggregate:
+-- the invariant checker reads one row per transaction instead of every line). meta 'tx_sums' =
+-- 'complete' says it was there before the first line, so it covers them all.
+CREATE TABLE IF NOT EXISTS tx_sums (
+  tx_id TEXT PRIMARY KEY,
+  -- lines with quantity >= 0: count, without item_id, Σ |quantity|, Σ restocked |quantity|, Σ round(|quantity| × unit price), Σ discount, Σ |tax|;
+  -- item-weighted (item_id × each): gross, discount, |tax|, round(|quantity| × 1000), that when restocked, |quantity|, that when restocked
+  p_lines INTEGER NOT NULL DEFAULT 0,
+  p_noitem INTEGER NOT NULL DEFAULT 0,
+  p_qty REAL NOT NULL DEFAULT 0,
+  p_restock_qty REAL NOT NULL DEFAULT 0,
+  p_gross INTEGER NOT NULL DEFAULT 0,
+  p_discount INTEGER NOT NULL DEFAULT 0,
+  p_tax INTEGER NOT NULL DEFAULT 0,
+  p_x_gross INTEGER NOT NULL DEFAULT 0,
+  p_x_discount INTEGER NOT NULL DEFAULT 0,
+  p_x_tax INTEGER NOT NULL DEFAULT 0,
+  p_x_mqty INTEGER NOT NULL DEFAULT 0,
+  p_x_restock_mqty INTEGER NOT NULL DEFAULT 0,
+  p_x_qty REAL NOT NULL DEFAULT 0,
+  p_x_restock_qty REAL NOT NULL DEFAULT 0,
+  -- lines with quantity < 0 (the same)
+  n_lines INTEGER NOT NULL DEFAULT 0,
+  n_noitem INTEGER NOT NULL DEFAULT 0,
+  n_qty REAL NOT NULL DEFAULT 0,
+  n_restock_qty REAL NOT NULL DEFAULT 0,
+  n_gross INTEGER NOT NULL DEFAULT 0,
+  n_discount INTEGER NOT NULL DEFAULT 0,
+  n_tax INTEGER NOT NULL DEFAULT 0,
+  n_x_gross INTEGER NOT NULL DEFAULT 0,
+  n_x_discount INTEGER NOT NULL DEFAULT 0,
+  n_x_tax INTEGER NOT NULL DEFAULT 0,
+  n_x_mqty INTEGER NOT NULL DEFAULT 0,
+  n_x_restock_mqty INTEGER NOT NULL DEFAULT 0,
+  n_x_qty REAL NOT NULL DEFAULT 0,
+  n_x_restock_qty REAL NOT NULL DEFAULT 0,
+  -- tenders: count, Σ amount and Σ |amount| per type (gift = gift_card, other = the rest)
+  tenders INTEGER NOT NULL DEFAULT 0,
+  tender_card INTEGER NOT NULL DEFAULT 0,
+  tender_card_abs INTEGER NOT NULL DEFAULT 0,
+  tender_cash INTEGER NOT NULL DEFAULT 0,
+  tender_cash_abs INTEGER NOT NULL DEFAULT 0,
+  tender_gift INTEGER NOT NULL DEFAULT 0,
+  tender_gift_abs INTEGER NOT NULL DEFAULT 0,
+  tender_other INTEGER NOT NULL DEFAULT 0,
+  tender_other_abs INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) SELECT 'tx_sums', 'complete' WHERE NOT EXISTS (SELECT 1 FROM line);
+CREATE TRIGGER IF NOT EXISTS line_sums_insert_p AFTER INSERT ON line WHEN COALESCE(NEW.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_delete_p AFTER DELETE ON line WHEN COALESCE(OLD.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_old_p AFTER UPDATE ON line WHEN COALESCE(OLD.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_new_p AFTER UPDATE ON line WHEN COALESCE(NEW.quantity, 0) >= 0 BEGIN
+	INSERT INTO tx_sums (tx_id, p_lines, p_noitem, p_qty, p_restock_qty, p_gross, p_discount, p_tax, p_x_gross, p_x_discount, p_x_tax,
+		p_x_mqty, p_x_restock_mqty, p_x_qty, p_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		p_lines = p_lines + excluded.p_lines, p_noitem = p_noitem + excluded.p_noitem, p_qty = p_qty + excluded.p_qty,
+		p_restock_qty = p_restock_qty + excluded.p_restock_qty, p_gross = p_gross + excluded.p_gross, p_discount =
+		p_discount + excluded.p_discount, p_tax = p_tax + excluded.p_tax, p_x_gross = p_x_gross + excluded.p_x_gross,
+		p_x_discount = p_x_discount + excluded.p_x_discount, p_x_tax = p_x_tax + excluded.p_x_tax, p_x_mqty = p_x_mqty
+		+ excluded.p_x_mqty, p_x_restock_mqty = p_x_restock_mqty + excluded.p_x_restock_mqty, p_x_qty = p_x_qty +
+		excluded.p_x_qty, p_x_restock_qty = p_x_restock_qty + excluded.p_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_insert_n AFTER INSERT ON line WHEN NEW.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_delete_n AFTER DELETE ON line WHEN OLD.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_old_n AFTER UPDATE ON line WHEN OLD.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (OLD.tx_id, -1, -((OLD.item_id IS NULL OR OLD.item_id = '')), -(COALESCE(abs(OLD.quantity), 0)),
+		-(COALESCE(OLD.restock, 0) * COALESCE(abs(OLD.quantity), 0)), -(COALESCE(CAST(round(abs(OLD.quantity) *
+		OLD.unit_price_cents) AS INTEGER), 0)), -(COALESCE(OLD.discount_cents, 0)), -(abs(COALESCE(OLD.tax_cents,
+		0))), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * OLD.unit_price_cents) AS INTEGER), 0)),
+		-(COALESCE((OLD.item_id + 0) * COALESCE(OLD.discount_cents, 0), 0)), -(COALESCE((OLD.item_id + 0) *
+		abs(COALESCE(OLD.tax_cents, 0)), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS
+		INTEGER), 0)), -(COALESCE((OLD.item_id + 0) * CAST(round(abs(OLD.quantity) * 1000) AS INTEGER) *
+		COALESCE(OLD.restock, 0), 0)), -(COALESCE((OLD.item_id + 0) * abs(OLD.quantity), 0)), -(COALESCE((OLD.item_id
+		+ 0) * abs(OLD.quantity) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS line_sums_update_new_n AFTER UPDATE ON line WHEN NEW.quantity < 0 BEGIN
+	INSERT INTO tx_sums (tx_id, n_lines, n_noitem, n_qty, n_restock_qty, n_gross, n_discount, n_tax, n_x_gross, n_x_discount, n_x_tax,
+		n_x_mqty, n_x_restock_mqty, n_x_qty, n_x_restock_qty)
+	VALUES (NEW.tx_id, 1, (NEW.item_id IS NULL OR NEW.item_id = ''), COALESCE(abs(NEW.quantity), 0), COALESCE(NEW.restock,
+		0) * COALESCE(abs(NEW.quantity), 0), COALESCE(CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS
+		INTEGER), 0), COALESCE(NEW.discount_cents, 0), abs(COALESCE(NEW.tax_cents, 0)), COALESCE((NEW.item_id + 0) *
+		CAST(round(abs(NEW.quantity) * NEW.unit_price_cents) AS INTEGER), 0), COALESCE((NEW.item_id + 0) *
+		COALESCE(NEW.discount_cents, 0), 0), COALESCE((NEW.item_id + 0) * abs(COALESCE(NEW.tax_cents, 0)), 0),
+		COALESCE((NEW.item_id + 0) * CAST(round(abs(NEW.quantity) * 1000) AS INTEGER), 0), COALESCE((NEW.item_id + 0)
+		* CAST(round(abs(NEW.quantity) * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0), COALESCE((NEW.item_id + 0)
+		* abs(NEW.quantity), 0), COALESCE((NEW.item_id + 0) * abs(NEW.quantity) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		n_lines = n_lines + excluded.n_lines, n_noitem = n_noitem + excluded.n_noitem, n_qty = n_qty + excluded.n_qty,
+		n_restock_qty = n_restock_qty + excluded.n_restock_qty, n_gross = n_gross + excluded.n_gross, n_discount =
+		n_discount + excluded.n_discount, n_tax = n_tax + excluded.n_tax, n_x_gross = n_x_gross + excluded.n_x_gross,
+		n_x_discount = n_x_discount + excluded.n_x_discount, n_x_tax = n_x_tax + excluded.n_x_tax, n_x_mqty = n_x_mqty
+		+ excluded.n_x_mqty, n_x_restock_mqty = n_x_restock_mqty + excluded.n_x_restock_mqty, n_x_qty = n_x_qty +
+		excluded.n_x_qty, n_x_restock_qty = n_x_restock_qty + excluded.n_x_restock_qty;
+END;
+CREATE TRIGGER IF NOT EXISTS tender_sums_insert AFTER INSERT ON tender BEGIN
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (NEW.tx_id, 1, iif(NEW.type = 'card', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type = 'card',
+		abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'cash', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type
+		= 'cash', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'gift_card', COALESCE(NEW.amount_cents, 0),
+		0), iif(NEW.type = 'gift_card', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, abs(COALESCE(NEW.amount_cents, 0)), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+END;
+CREATE TRIGGER IF NOT EXISTS tender_sums_delete AFTER DELETE ON tender BEGIN
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (OLD.tx_id, -1, -(iif(OLD.type = 'card', COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'card',
+		abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'cash', COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type = 'cash', abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'gift_card',
+		COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'gift_card', abs(COALESCE(OLD.amount_cents, 0)), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, abs(COALESCE(OLD.amount_cents, 0)),
+		0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+END;
+CREATE TRIGGER IF NOT EXISTS tender_sums_update AFTER UPDATE ON tender BEGIN
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (OLD.tx_id, -1, -(iif(OLD.type = 'card', COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'card',
+		abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'cash', COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type = 'cash', abs(COALESCE(OLD.amount_cents, 0)), 0)), -(iif(OLD.type = 'gift_card',
+		COALESCE(OLD.amount_cents, 0), 0)), -(iif(OLD.type = 'gift_card', abs(COALESCE(OLD.amount_cents, 0)), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, COALESCE(OLD.amount_cents, 0), 0)),
+		-(iif(OLD.type NOT IN ('card', 'cash', 'gift_card') OR OLD.type IS NULL, abs(COALESCE(OLD.amount_cents, 0)),
+		0)))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+	INSERT INTO tx_sums (tx_id, tenders, tender_card, tender_card_abs, tender_cash, tender_cash_abs, tender_gift, tender_gift_abs,
+		tender_other, tender_other_abs)
+	VALUES (NEW.tx_id, 1, iif(NEW.type = 'card', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type = 'card',
+		abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'cash', COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type
+		= 'cash', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type = 'gift_card', COALESCE(NEW.amount_cents, 0),
+		0), iif(NEW.type = 'gift_card', abs(COALESCE(NEW.amount_cents, 0)), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, COALESCE(NEW.amount_cents, 0), 0), iif(NEW.type NOT IN ('card', 'cash',
+		'gift_card') OR NEW.type IS NULL, abs(COALESCE(NEW.amount_cents, 0)), 0))
+	ON CONFLICT (tx_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_card_abs =
+		tender_card_abs + excluded.tender_card_abs, tender_cash = tender_cash + excluded.tender_cash, tender_cash_abs
+		= tender_cash_abs + excluded.tender_cash_abs, tender_gift = tender_gift + excluded.tender_gift,
+		tender_gift_abs = tender_gift_abs + excluded.tender_gift_abs, tender_other = tender_other +
+		excluded.tender_other, tender_other_abs = tender_other_abs + excluded.tender_other_abs;
+END;
 `
 
 // timeFormat is RFC 3339 with nanoseconds, fixed width.
@@ -363,6 +632,13 @@ func writeTx(exec func(string, ...any) error, e *txEntry) error {
 		e.outcome, string(e.body), e.attempts, nullStr(e.batchStatus), nullStr(e.err), nullStr(e.customerKind)); err != nil {
 		return fmt.Errorf("tx %s: %w", t.ID, err)
 	}
+	// A transaction written again replaces its lines and tenders: deleted first (not
+	// INSERT OR REPLACE, whose implicit deletes would not reach tx_sums's triggers).
+	for _, q := range []string{`DELETE FROM line WHERE tx_id = ?`, `DELETE FROM tender WHERE tx_id = ?`} {
+		if err := exec(q, t.ID); err != nil {
+			return fmt.Errorf("tx %s: %w", t.ID, err)
+		}
+	}
 	for i, l := range t.Lines {
 		signed := l.Quantity
 		lineTotal := contract.LineTotal(l).Cents()
@@ -374,7 +650,7 @@ func writeTx(exec func(string, ...any) error, e *txEntry) error {
 		if i < len(e.lines) {
 			itemID, rate, weighed = nullStr(e.lines[i].itemID), e.lines[i].taxRate, e.lines[i].weighed
 		}
-		if err := exec(`INSERT OR REPLACE INTO line (tx_id, line_no, sku, item_id, quantity, unit_price_cents, discount_cents,
+		if err := exec(`INSERT INTO line (tx_id, line_no, sku, item_id, quantity, unit_price_cents, discount_cents,
   tax_code, tax_rate, tax_cents, restock, signed_quantity, total_cents, weighed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			t.ID, i, l.SKU, itemID, l.Quantity, l.UnitPrice.Cents(), l.Discount.Cents(), l.TaxCode, rate,
 			l.TaxAmount.Cents(), boolInt(l.Restock), signed, lineTotal, boolInt(weighed)); err != nil {
@@ -386,7 +662,7 @@ func writeTx(exec func(string, ...any) error, e *txEntry) error {
 		if t.Type == contract.Return {
 			signed = -signed
 		}
-		if err := exec(`INSERT OR REPLACE INTO tender (tx_id, tender_no, type, amount_cents, payment_intent_id,
+		if err := exec(`INSERT INTO tender (tx_id, tender_no, type, amount_cents, payment_intent_id,
   signed_amount_cents) VALUES (?,?,?,?,?,?)`,
 			t.ID, i, string(td.Type), td.Amount.Cents(), nullStr(td.PaymentIntentID), signed); err != nil {
 			return fmt.Errorf("tx %s tender %d: %w", t.ID, i, err)

@@ -191,6 +191,184 @@ CREATE TABLE inventory_moves (
 ) WITHOUT ROWID;
 CREATE INDEX inventory_moves_item ON inventory_moves (item, location);
 
+-- transaction_sums: per transaction, sums over its item lines, stock moves, tenders and GL lines,
+-- kept by the triggers below on every insert, delete and update of those tables (a materialised
+-- aggregate: the invariant checker reads one row per record instead of every line).
+CREATE TABLE transaction_sums (
+	transaction_id INTEGER PRIMARY KEY,
+	-- item lines: count, Σ quantity, amount, tax, restocked quantity,
+	item_lines INTEGER NOT NULL DEFAULT 0,
+	item_qty REAL NOT NULL DEFAULT 0,
+	item_amount INTEGER NOT NULL DEFAULT 0,
+	item_tax INTEGER NOT NULL DEFAULT 0,
+	item_restock_qty REAL NOT NULL DEFAULT 0,
+	-- Σ item × amount, × tax, × round(quantity × 1000), × that when restocked (item-weighted: lines moved between items change them)
+	item_x_amount INTEGER NOT NULL DEFAULT 0,
+	item_x_tax INTEGER NOT NULL DEFAULT 0,
+	item_x_mqty INTEGER NOT NULL DEFAULT 0,
+	item_x_restock_mqty INTEGER NOT NULL DEFAULT 0,
+	-- stock moves: count, Σ quantity (signed), Σ item × quantity, Σ location, Σ location² (all at L ⇔ Σ = n·L and Σ² = n·L²)
+	moves INTEGER NOT NULL DEFAULT 0,
+	move_qty REAL NOT NULL DEFAULT 0,
+	move_item_qty REAL NOT NULL DEFAULT 0,
+	move_loc INTEGER NOT NULL DEFAULT 0,
+	move_loc2 INTEGER NOT NULL DEFAULT 0,
+	-- tenders: count, Σ amount per kind
+	tenders INTEGER NOT NULL DEFAULT 0,
+	tender_card INTEGER NOT NULL DEFAULT 0,
+	tender_cash INTEGER NOT NULL DEFAULT 0,
+	tender_gift INTEGER NOT NULL DEFAULT 0,
+	tender_other INTEGER NOT NULL DEFAULT 0,
+	-- GL lines: count, Σ debits, Σ credits
+	gl_lines INTEGER NOT NULL DEFAULT 0,
+	debit INTEGER NOT NULL DEFAULT 0,
+	credit INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER transaction_lines_sums_insert AFTER INSERT ON transaction_lines WHEN NEW.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (NEW.transaction_id, 1, COALESCE(NEW.quantity, 0), NEW.amount_cents, NEW.tax_cents, COALESCE(NEW.restock, 0) *
+		COALESCE(NEW.quantity, 0), COALESCE(NEW.item * NEW.amount_cents, 0), COALESCE(NEW.item * NEW.tax_cents, 0),
+		COALESCE(NEW.item * CAST(round(NEW.quantity * 1000) AS INTEGER), 0), COALESCE(NEW.item *
+		CAST(round(NEW.quantity * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER transaction_lines_sums_delete AFTER DELETE ON transaction_lines WHEN OLD.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (OLD.transaction_id, -1, -(COALESCE(OLD.quantity, 0)), -(OLD.amount_cents), -(OLD.tax_cents),
+		-(COALESCE(OLD.restock, 0) * COALESCE(OLD.quantity, 0)), -(COALESCE(OLD.item * OLD.amount_cents, 0)),
+		-(COALESCE(OLD.item * OLD.tax_cents, 0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER),
+		0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER transaction_lines_sums_update_old AFTER UPDATE ON transaction_lines WHEN OLD.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (OLD.transaction_id, -1, -(COALESCE(OLD.quantity, 0)), -(OLD.amount_cents), -(OLD.tax_cents),
+		-(COALESCE(OLD.restock, 0) * COALESCE(OLD.quantity, 0)), -(COALESCE(OLD.item * OLD.amount_cents, 0)),
+		-(COALESCE(OLD.item * OLD.tax_cents, 0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER),
+		0)), -(COALESCE(OLD.item * CAST(round(OLD.quantity * 1000) AS INTEGER) * COALESCE(OLD.restock, 0), 0)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER transaction_lines_sums_update_new AFTER UPDATE ON transaction_lines WHEN NEW.sublist = 'item' BEGIN
+	INSERT INTO transaction_sums (transaction_id, item_lines, item_qty, item_amount, item_tax, item_restock_qty, item_x_amount, item_x_tax, item_x_mqty,
+		item_x_restock_mqty)
+	VALUES (NEW.transaction_id, 1, COALESCE(NEW.quantity, 0), NEW.amount_cents, NEW.tax_cents, COALESCE(NEW.restock, 0) *
+		COALESCE(NEW.quantity, 0), COALESCE(NEW.item * NEW.amount_cents, 0), COALESCE(NEW.item * NEW.tax_cents, 0),
+		COALESCE(NEW.item * CAST(round(NEW.quantity * 1000) AS INTEGER), 0), COALESCE(NEW.item *
+		CAST(round(NEW.quantity * 1000) AS INTEGER) * COALESCE(NEW.restock, 0), 0))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		item_lines = item_lines + excluded.item_lines, item_qty = item_qty + excluded.item_qty, item_amount =
+		item_amount + excluded.item_amount, item_tax = item_tax + excluded.item_tax, item_restock_qty =
+		item_restock_qty + excluded.item_restock_qty, item_x_amount = item_x_amount + excluded.item_x_amount,
+		item_x_tax = item_x_tax + excluded.item_x_tax, item_x_mqty = item_x_mqty + excluded.item_x_mqty,
+		item_x_restock_mqty = item_x_restock_mqty + excluded.item_x_restock_mqty;
+END;
+CREATE TRIGGER inventory_moves_sums_insert AFTER INSERT ON inventory_moves BEGIN
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (NEW.transaction_id, 1, NEW.quantity, NEW.item * NEW.quantity, NEW.location, NEW.location * NEW.location)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+END;
+CREATE TRIGGER inventory_moves_sums_delete AFTER DELETE ON inventory_moves BEGIN
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (OLD.transaction_id, -1, -(OLD.quantity), -(OLD.item * OLD.quantity), -(OLD.location), -(OLD.location *
+		OLD.location))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+END;
+CREATE TRIGGER inventory_moves_sums_update AFTER UPDATE ON inventory_moves BEGIN
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (OLD.transaction_id, -1, -(OLD.quantity), -(OLD.item * OLD.quantity), -(OLD.location), -(OLD.location *
+		OLD.location))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+	INSERT INTO transaction_sums (transaction_id, moves, move_qty, move_item_qty, move_loc, move_loc2)
+	VALUES (NEW.transaction_id, 1, NEW.quantity, NEW.item * NEW.quantity, NEW.location, NEW.location * NEW.location)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		moves = moves + excluded.moves, move_qty = move_qty + excluded.move_qty, move_item_qty = move_item_qty +
+		excluded.move_item_qty, move_loc = move_loc + excluded.move_loc, move_loc2 = move_loc2 + excluded.move_loc2;
+END;
+CREATE TRIGGER tenders_sums_insert AFTER INSERT ON tenders BEGIN
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (NEW.transaction_id, 1, iif(NEW.kind = 'card', NEW.amount_cents, 0), iif(NEW.kind = 'cash', NEW.amount_cents,
+		0), iif(NEW.kind = 'gift_card', NEW.amount_cents, 0), iif(NEW.kind IN ('card', 'cash', 'gift_card'), 0,
+		NEW.amount_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+END;
+CREATE TRIGGER tenders_sums_delete AFTER DELETE ON tenders BEGIN
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (OLD.transaction_id, -1, -(iif(OLD.kind = 'card', OLD.amount_cents, 0)), -(iif(OLD.kind = 'cash',
+		OLD.amount_cents, 0)), -(iif(OLD.kind = 'gift_card', OLD.amount_cents, 0)), -(iif(OLD.kind IN ('card', 'cash',
+		'gift_card'), 0, OLD.amount_cents)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+END;
+CREATE TRIGGER tenders_sums_update AFTER UPDATE ON tenders BEGIN
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (OLD.transaction_id, -1, -(iif(OLD.kind = 'card', OLD.amount_cents, 0)), -(iif(OLD.kind = 'cash',
+		OLD.amount_cents, 0)), -(iif(OLD.kind = 'gift_card', OLD.amount_cents, 0)), -(iif(OLD.kind IN ('card', 'cash',
+		'gift_card'), 0, OLD.amount_cents)))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+	INSERT INTO transaction_sums (transaction_id, tenders, tender_card, tender_cash, tender_gift, tender_other)
+	VALUES (NEW.transaction_id, 1, iif(NEW.kind = 'card', NEW.amount_cents, 0), iif(NEW.kind = 'cash', NEW.amount_cents,
+		0), iif(NEW.kind = 'gift_card', NEW.amount_cents, 0), iif(NEW.kind IN ('card', 'cash', 'gift_card'), 0,
+		NEW.amount_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		tenders = tenders + excluded.tenders, tender_card = tender_card + excluded.tender_card, tender_cash =
+		tender_cash + excluded.tender_cash, tender_gift = tender_gift + excluded.tender_gift, tender_other =
+		tender_other + excluded.tender_other;
+END;
+CREATE TRIGGER gl_lines_sums_insert AFTER INSERT ON gl_lines BEGIN
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (NEW.transaction_id, 1, NEW.debit_cents, NEW.credit_cents)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+END;
+CREATE TRIGGER gl_lines_sums_delete AFTER DELETE ON gl_lines BEGIN
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (OLD.transaction_id, -1, -(OLD.debit_cents), -(OLD.credit_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+END;
+CREATE TRIGGER gl_lines_sums_update AFTER UPDATE ON gl_lines BEGIN
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (OLD.transaction_id, -1, -(OLD.debit_cents), -(OLD.credit_cents))
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+	INSERT INTO transaction_sums (transaction_id, gl_lines, debit, credit)
+	VALUES (NEW.transaction_id, 1, NEW.debit_cents, NEW.credit_cents)
+	ON CONFLICT (transaction_id) DO UPDATE SET
+		gl_lines = gl_lines + excluded.gl_lines, debit = debit + excluded.debit, credit = credit + excluded.credit;
+END;
+
 -- Views for SuiteQL, named like NetSuite's tables, lower-case columns, money in decimals.
 CREATE VIEW subsidiary AS
 	SELECT id, name, country, currency, externalid, 'F' AS isinactive FROM subsidiaries;
