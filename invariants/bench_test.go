@@ -265,7 +265,10 @@ func TestGeneratedRunIsConsistent(t *testing.T) {
 
 // BenchmarkCheck1M checks a generated run of 1,000,000 journal transactions
 // (DOORBUSTER_BENCH_TX overrides the count). Generating takes a few minutes and is not
-// timed; DOORBUSTER_BENCH_DIR keeps the generated run there for the next run. Run once:
+// timed; DOORBUSTER_BENCH_DIR keeps the generated run there for the next run. The check's
+// worker runs in a process of its own, as doorbuster runs it (DOORBUSTER_BENCH_WORKER=
+// connection: on a second connection instead); DOORBUSTER_BENCH_TRACE=1 logs every
+// statement's time. Run once:
 //
 //	go test ./invariants/ -run '^$' -bench BenchmarkCheck1M -benchtime 1x -timeout 30m
 func BenchmarkCheck1M(b *testing.B) {
@@ -281,7 +284,10 @@ func BenchmarkCheck1M(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := processCPU()
 	for range b.N {
-		var opts Options
+		opts := Options{Worker: testWorker}
+		if os.Getenv("DOORBUSTER_BENCH_WORKER") == "connection" {
+			opts.Worker = nil
+		}
 		if os.Getenv("DOORBUSTER_BENCH_TRACE") != "" {
 			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,6 +35,11 @@ type Options struct {
 	// Logger, when set, gets each SQL statement's duration at debug level (which
 	// connection ran it and its first line): how a slow check is profiled.
 	Logger *slog.Logger
+	// Worker, when set, makes the command of a worker process (one that runs
+	// ServeWorker, such as "doorbuster invariants-worker"); the check then builds part
+	// of its tables there, in parallel without sharing SQLite's page cache lock (see
+	// worker.go). Unset, the worker is a second connection in this process.
+	Worker func(ctx context.Context) *exec.Cmd
 }
 
 // StockLevel is an on-hand quantity of an item (NetSuite internal id) at a location.
@@ -64,7 +69,7 @@ func Check(ctx context.Context, runDir string, opts Options) (*Report, error) {
 		skip[id] = true
 	}
 	s, err := openSession(ctx, filepath.Join(runDir, journalFile), filepath.Join(runDir, netsuiteFile),
-		filepath.Join(runDir, gatewayFile), os.Getenv("DB_SERIAL") == "", opts.Logger)
+		filepath.Join(runDir, gatewayFile), true, opts.Worker, opts.Logger)
 	if err != nil {
 		return nil, err
 	}

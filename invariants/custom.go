@@ -176,7 +176,7 @@ func ValidateCustom(ctx context.Context, customs []Custom) error {
 	if err := CreateEmptyRun(ctx, dir); err != nil {
 		return err
 	}
-	s, err := openSession(ctx, filepath.Join(dir, journalFile), filepath.Join(dir, netsuiteFile), filepath.Join(dir, gatewayFile), true, nil)
+	s, err := openSession(ctx, filepath.Join(dir, journalFile), filepath.Join(dir, netsuiteFile), filepath.Join(dir, gatewayFile), true, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -260,4 +262,44 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("parseTime(%q) accepted", v)
 		}
 	}
+}
+
+// TestWorkerProcess: a check whose worker runs in a process of its own reaches the
+// same report as one whose worker is a second connection, and a worker process that
+// dies is a clear error.
+func TestWorkerProcess(t *testing.T) {
+	sc := runScript(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name    string
+		corrupt []string
+	}{{"clean", nil}, {"missing posting", removeRecord(rec(sc.newCust1, "cashSale"))}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := copyRun(t, sc.dir)
+			if len(c.corrupt) > 0 {
+				corrupt(t, dir, c.corrupt...)
+			}
+			in, err := Check(ctx, dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Check(ctx, dir, Options{Worker: testWorker})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(failing(in), failing(out)) || in.Counts != out.Counts || len(in.SyncSamples) != len(out.SyncSamples) ||
+				len(out.SyncSamples) == 0 {
+				t.Errorf("in-process: failing %v, counts %+v, %d samples; process: failing %v, counts %+v, %d samples",
+					failing(in), in.Counts, len(in.SyncSamples), failing(out), out.Counts, len(out.SyncSamples))
+			}
+		})
+	}
+	t.Run("worker dies", func(t *testing.T) {
+		_, err := Check(ctx, sc.dir, Options{Worker: func(ctx context.Context) *exec.Cmd {
+			return exec.CommandContext(ctx, "sh", "-c", "echo no such work >&2; exit 3")
+		}})
+		if err == nil || !strings.Contains(err.Error(), "worker process ended") || !strings.Contains(err.Error(), "no such work") {
+			t.Fatalf("err = %v, want the worker process's end and its stderr", err)
+		}
+	})
 }

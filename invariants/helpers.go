@@ -161,10 +161,10 @@ var helpers = map[string]helper{
 	// (items then found by SKU). Bare columns (type, loc, …) are the transaction's: the
 	// same on every line.
 	"jpart": {needs: []string{"jline", "jsums"}, build: func(ctx context.Context, s *session) ([]string, error) {
+		// Appended to, then indexed (one sort), since parts do not come in key order.
 		stmts := []string{`CREATE TEMP TABLE pos_jpart (
 			tx_id TEXT NOT NULL, part TEXT NOT NULL, n INTEGER, q REAL, amt INTEGER, tax INTEGER, rq REAL, h INTEGER,
-			sq REAL, type TEXT, loc INTEGER, d TEXT, offline INTEGER, ack INTEGER, acc INTEGER,
-			PRIMARY KEY (tx_id, part)) WITHOUT ROWID`}
+			sq REAL, type TEXT, loc INTEGER, d TEXT, offline INTEGER, ack INTEGER, acc INTEGER)`}
 		only := ""
 		if s.jsums {
 			for _, x := range []struct {
@@ -172,9 +172,14 @@ var helpers = map[string]helper{
 				restock            bool
 			}{{"S", "= 'sale'", "pn", false}, {"R", "= 'return'", "pn", true}, {"S", "NOT IN ('sale', 'return')", "p", false},
 				{"R", "NOT IN ('sale', 'return')", "n", true}} {
+				// Sales (most transactions) in tx_sums's order; the rest through pos_tx.
+				from := "pos_tx j CROSS JOIN main.tx_sums x ON x.tx_id = j.id"
+				if x.types == "= 'sale'" {
+					from = "main.tx_sums x CROSS JOIN pos_tx j ON j.id = x.tx_id"
+				}
 				stmts = append(stmts, `INSERT INTO pos_jpart
 				SELECT j.id, '`+x.part+`', `+jpartSums(x.signs, x.restock)+`, j.type, j.loc, j.d, j.offline, j.ack, j.acc
-				FROM pos_tx j CROSS JOIN main.tx_sums x ON x.tx_id = j.id
+				FROM `+from+`
 				WHERE j.type `+x.types+` AND `+sumOf(x.signs, "x.", "_lines")+` > 0 AND x.p_noitem + x.n_noitem = 0`)
 			}
 			only = ` AND tx_id IN (SELECT tx_id FROM main.tx_sums WHERE p_noitem + n_noitem > 0)`
@@ -189,7 +194,8 @@ var helpers = map[string]helper{
 		GROUP BY tx_id`,
 			`INSERT INTO pos_jpart SELECT tx_id, part, `+jpartCols+` FROM pos_jline WHERE type = 'return'`+only+` GROUP BY tx_id`,
 			`INSERT INTO pos_jpart SELECT tx_id, part, `+jpartCols+` FROM pos_jline WHERE type NOT IN ('sale', 'return')`+only+
-				` GROUP BY tx_id, part`), nil
+				` GROUP BY tx_id, part`,
+			`CREATE UNIQUE INDEX temp.pos_jpart_key ON pos_jpart (tx_id, part)`), nil
 	}},
 	// pos_sums: the NetSuite books' per-transaction sums (transaction_sums, the same
 	// columns), built from the lines only when the books do not keep them (books written

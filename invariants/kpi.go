@@ -21,7 +21,7 @@ import (
 // pos_sync_latency; reports chart them.
 func SyncLatencies(ctx context.Context, runDir string) ([]SyncSample, error) {
 	s, err := openSession(ctx, filepath.Join(runDir, journalFile), filepath.Join(runDir, netsuiteFile),
-		filepath.Join(runDir, gatewayFile), false, nil)
+		filepath.Join(runDir, gatewayFile), false, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -53,8 +54,10 @@ func sqliteURI(path string, pragmas ...string) (string, error) {
 }
 
 // openSession opens journal (main) and attaches the books, read-only. With parallel,
-// a worker starts building some helpers on a second connection.
-func openSession(ctx context.Context, journal, netsuite, gateway string, parallel bool, log *slog.Logger) (*session, error) {
+// a worker starts building some helpers: in the process process starts when set, else
+// on a second connection.
+func openSession(ctx context.Context, journal, netsuite, gateway string, parallel bool, process func(context.Context) *exec.Cmd,
+	log *slog.Logger) (*session, error) {
 	for _, f := range []struct{ what, path string }{
 		{"journal", journal}, {"NetSuite books", netsuite}, {"gateway books", gateway},
 	} {
@@ -124,7 +127,7 @@ func openSession(ctx context.Context, journal, netsuite, gateway string, paralle
 			gwURI, err = sqliteURI(gateway)
 		}
 		if err == nil {
-			err = s.startWorker(ctx, dsn, nsURI, gwURI)
+			err = s.startWorker(ctx, dsn, nsURI, gwURI, process)
 		}
 		if err != nil {
 			s.close()

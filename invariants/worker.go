@@ -1,43 +1,65 @@
 package invariants
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/gob"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
-// worker is a second connection that builds some helpers while the session works on
-// others, so a check uses two cores. It opens the same files and writes its tables
-// into in-memory databases (SQLite's memdb VFS), one per stage: work1 gets pos_origin,
-// work2 the helpers that read only the NetSuite books (line, stock move, tender and GL
-// sums: the largest tables), work3 the gateway intents, work4 what else reads only
-// pos_origin (duplicates, NetSuite's income per store-day). Last it reads the sync latency
-// samples. Each stage is signalled when done, and only then does the session attach
-// its database: a memdb database being written locks every reader out (even one only
-// reading its schema to resolve a name), so the session must never see one the worker
-// is still writing.
+// worker builds some helpers while the session works on others, so a check uses two
+// cores. It opens the same files and writes its tables into databases of its own, one
+// per stage: work1 gets pos_origin, work2 the books' sums when the books do not keep
+// them, work3 the gateway intents, work4 what else reads only pos_origin (duplicates,
+// NetSuite's income per store-day). Last it reads the sync latency samples. Each stage
+// is signalled when done, and only then does the session attach its database: a
+// database being written locks every reader out (even one only reading its schema to
+// resolve a name), so the session must never see one the worker is still writing.
+//
+// The worker runs in one of two places. In-process, it is a second connection writing
+// in-memory databases (SQLite's memdb VFS). In a process of its own (Options.Worker),
+// it writes files in a temporary directory and reports each stage on its standard
+// output: the SQLite build this module uses keeps one page cache lock for the whole
+// process, which two busy connections in one process spend much of their time
+// waiting on; two processes do not share it.
 type worker struct {
-	db      *sql.DB
+	db      *sql.DB // in-process: the worker's connection
+	proc    *exec.Cmd
+	tmp     string // a process worker's directory
 	stages  map[string]*stage
 	samples []SyncSample
+	exited  chan struct{} // a process worker's output is read to its end
 }
 
 type stage struct {
 	done     chan struct{}
 	err      error
 	schema   string // the database it writes ("" none)
-	mem      string // its memdb URI
+	uri      string // where the worker writes it
+	ro       string // where the session reads it
 	attached bool   // the session attached it
 }
 
 // The worker's stages, in order, and the database each writes.
 var workerStages = []struct{ name, schema string }{{"origin", "work1"}, {"books", "work2"}, {"gateway", "work3"}, {"post", "work4"}, {"sync", ""}}
+
+// WorkerEnv is set (to "1") in the environment of a worker process started by
+// Options.Worker's command when it is a test binary: its TestMain then serves it.
+const WorkerEnv = "DOORBUSTER_INVARIANTS_WORKER"
 
 // inSchema rewrites a helper's statements to build its tables in schema (a worker
 // database) instead of temp.
@@ -50,30 +72,314 @@ func inSchema(stmts []string, schema string) []string {
 	return out
 }
 
+// workerSpec is what a worker process is told on its standard input.
+type workerSpec struct {
+	Journal, NetSuite, Gateway string            // read-only SQLite URIs
+	Stages                     map[string]string // stage → the SQLite URI it writes
+	Samples                    string            // the file the sync samples go to (gob)
+}
+
 // startWorker starts the worker on journal, netsuite and gateway (read-only SQLite
-// URIs), writing into fresh in-memory databases.
-func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway string) error {
-	db, err := sql.Open("sqlite", journal)
-	if err != nil {
-		return fmt.Errorf("invariants: the worker connection: %w", err)
+// URIs): in a process of its own when process is set, else on a second connection.
+func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway string, process func(context.Context) *exec.Cmd) error {
+	w := &worker{stages: map[string]*stage{}}
+	if process != nil {
+		dir, err := os.MkdirTemp("", "doorbuster-invariants-")
+		if err != nil {
+			return fmt.Errorf("invariants: the worker's directory: %w", err)
+		}
+		w.tmp = dir
 	}
-	db.SetMaxOpenConns(1)
-	w := &worker{db: db, stages: map[string]*stage{}}
 	for _, st := range workerStages {
-		w.stages[st.name] = &stage{done: make(chan struct{}), schema: st.schema}
+		x := &stage{done: make(chan struct{}), schema: st.schema}
+		w.stages[st.name] = x
 		if st.schema == "" {
+			continue
+		}
+		if w.tmp != "" {
+			p := filepath.Join(w.tmp, st.schema+".db")
+			x.uri = "file:" + p
+			ro, err := sqliteURI(p)
+			if err != nil {
+				return errors.Join(fmt.Errorf("invariants: %w", err), os.RemoveAll(w.tmp))
+			}
+			x.ro = ro
 			continue
 		}
 		var b [8]byte
 		if _, err := rand.Read(b[:]); err != nil {
-			db.Close()
 			return fmt.Errorf("invariants: %w", err)
 		}
-		w.stages[st.name].mem = "file:/doorbuster-invariants-" + hex.EncodeToString(b[:]) + "?vfs=memdb"
+		x.uri = "file:/doorbuster-invariants-" + hex.EncodeToString(b[:]) + "?vfs=memdb"
+		x.ro = x.uri
 	}
 	wctx, stop := context.WithCancel(ctx)
+	if process != nil {
+		if err := w.startProcess(wctx, process, workerSpec{Journal: journal, NetSuite: netsuite, Gateway: gateway,
+			Samples: filepath.Join(w.tmp, "samples.gob")}, s.log); err != nil {
+			stop()
+			return errors.Join(err, os.RemoveAll(w.tmp))
+		}
+		s.work, s.stop = w, stop
+		return nil
+	}
+	db, err := sql.Open("sqlite", journal)
+	if err != nil {
+		stop()
+		return fmt.Errorf("invariants: the worker connection: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	w.db = db
 	s.work, s.stop = w, stop
-	go w.run(wctx, netsuite, gateway, s.log)
+	uris := map[string]string{}
+	for n, st := range w.stages {
+		uris[n] = st.uri
+	}
+	go func() {
+		c, err := db.Conn(wctx)
+		if err != nil {
+			w.finish("origin", nil, fmt.Errorf("invariants: worker: %w", err))
+			return
+		}
+		defer c.Close()
+		runStages(wctx, c, netsuite, gateway, uris, s.log, w.finish)
+	}()
+	return nil
+}
+
+// finish ends stage name (and, on an error, every later one with it).
+func (w *worker) finish(name string, samples []SyncSample, err error) {
+	if err == nil {
+		if name == "sync" {
+			w.samples = samples
+		}
+		if st := w.stages[name]; !isClosed(st.done) {
+			close(st.done)
+		}
+		return
+	}
+	later := false
+	for _, st := range workerStages {
+		later = later || st.name == name
+		if s := w.stages[st.name]; later && !isClosed(s.done) {
+			s.err = err
+			close(s.done)
+		}
+	}
+}
+
+// startProcess starts a worker process and follows its reports.
+func (w *worker) startProcess(ctx context.Context, process func(context.Context) *exec.Cmd, spec workerSpec, log *slog.Logger) error {
+	spec.Stages = map[string]string{}
+	for n, st := range w.stages {
+		spec.Stages[n] = st.uri
+	}
+	in, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("invariants: %w", err)
+	}
+	cmd := process(ctx)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("invariants: the worker process: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("invariants: starting the worker process %s: %w", cmd.Path, err)
+	}
+	w.proc, w.exited = cmd, make(chan struct{})
+	go func() {
+		defer close(w.exited)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			verb, rest, _ := strings.Cut(sc.Text(), " ")
+			name, msg, _ := strings.Cut(rest, " ")
+			if _, ok := w.stages[name]; !ok {
+				continue // not a report (a stray line)
+			}
+			switch verb {
+			case "done":
+				var samples []SyncSample
+				var err error
+				if name == "sync" {
+					samples, err = readSamples(spec.Samples)
+				}
+				w.finish(name, samples, err)
+			case "fail":
+				w.finish(name, nil, errors.New(msg))
+			}
+		}
+		werr := cmd.Wait()
+		if ctx.Err() == nil {
+			w.finish("origin", nil, fmt.Errorf("invariants: the worker process ended before its work was done (%v): %s",
+				werr, strings.TrimSpace(stderr.String())))
+		} else {
+			w.finish("origin", nil, ctx.Err())
+		}
+	}()
+	if log != nil {
+		log.Debug("invariants: worker process started", "pid", cmd.Process.Pid, "dir", w.tmp)
+	}
+	return nil
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's writes and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func readSamples(path string) ([]SyncSample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("invariants: the worker's sync samples: %w", err)
+	}
+	defer f.Close()
+	var out []SyncSample
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("invariants: the worker's sync samples: %w", err)
+	}
+	return out, nil
+}
+
+// ServeWorker is a worker process: it reads its work from in (what Check's session
+// sends), does it, and reports each stage on out ("done <stage>" or "fail <stage>
+// <error>"). A program offers it under a command of its own (doorbuster's is
+// "doorbuster invariants-worker"), which Options.Worker then runs.
+func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
+	var spec workerSpec
+	if err := json.NewDecoder(in).Decode(&spec); err != nil {
+		return fmt.Errorf("invariants worker: reading the work: %w", err)
+	}
+	db, err := sql.Open("sqlite", spec.Journal)
+	if err != nil {
+		return fmt.Errorf("invariants worker: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("invariants worker: %w", err)
+	}
+	defer c.Close()
+	var failed error
+	runStages(ctx, c, spec.NetSuite, spec.Gateway, spec.Stages, nil, func(name string, samples []SyncSample, err error) {
+		if err == nil && name == "sync" {
+			err = writeSamples(spec.Samples, samples)
+		}
+		if err != nil {
+			failed = err
+			fmt.Fprintf(out, "fail %s %s\n", name, strings.ReplaceAll(err.Error(), "\n", " "))
+			return
+		}
+		fmt.Fprintf(out, "done %s\n", name)
+	})
+	return failed
+}
+
+func writeSamples(path string, samples []SyncSample) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("invariants worker: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	if err := gob.NewEncoder(bw).Encode(samples); err != nil {
+		f.Close()
+		return fmt.Errorf("invariants worker: the sync samples: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("invariants worker: the sync samples: %w", err)
+	}
+	return f.Close()
+}
+
+// runStages runs the worker's stages on c (the journal as main), writing each stage's
+// tables into the database at uris[stage]; done is called as each stage ends, or
+// with the error of the first that fails (and no later stage runs).
+func runStages(ctx context.Context, c *sql.Conn, netsuite, gateway string, uris map[string]string, log *slog.Logger,
+	done func(stage string, samples []SyncSample, err error)) {
+	fail := func(name string, err error) { done(name, nil, err) }
+	setup := []struct{ q, arg string }{{"ATTACH DATABASE ? AS ns", netsuite}, {"ATTACH DATABASE ? AS gw", gateway},
+		{"PRAGMA ns.cache_size = -262144", ""}, {"PRAGMA ns.mmap_size = 4294967296", ""}}
+	for _, st := range workerStages {
+		if st.schema == "" {
+			continue
+		}
+		setup = append(setup, struct{ q, arg string }{"ATTACH DATABASE ? AS " + st.schema, uris[st.name]},
+			struct{ q, arg string }{"PRAGMA " + st.schema + ".journal_mode = OFF", ""},
+			struct{ q, arg string }{"PRAGMA " + st.schema + ".synchronous = OFF", ""})
+	}
+	for _, x := range setup {
+		var args []any
+		if x.arg != "" {
+			args = append(args, x.arg)
+		}
+		if _, err := c.ExecContext(ctx, x.q, args...); err != nil {
+			fail("origin", fmt.Errorf("invariants: worker: %w", err))
+			return
+		}
+	}
+	for _, st := range workerStages {
+		if st.name == "sync" {
+			began := time.Now()
+			samples, err := syncSamples(ctx, c,
+				`(SELECT id, acked_at AS acked FROM main.tx WHERE outcome = 'acknowledged' AND acked_at <> '')`)
+			logStmt(ctx, log, "worker", "(sync latency samples)", began)
+			if err != nil {
+				fail(st.name, err)
+				return
+			}
+			done(st.name, samples, nil)
+			continue
+		}
+		if err := runStage(ctx, c, st.name, st.schema, log); err != nil {
+			fail(st.name, err)
+			return
+		}
+		done(st.name, nil, nil)
+	}
+}
+
+// runStage builds the helpers of one worker stage into schema.
+func runStage(ctx context.Context, c *sql.Conn, name, schema string, log *slog.Logger) error {
+	for _, n := range helperNames() {
+		h := helpers[n]
+		if h.stage != name {
+			continue
+		}
+		if h.unless != "" {
+			var there int
+			if err := c.QueryRowContext(ctx, h.unless).Scan(&there); err != nil {
+				return fmt.Errorf("invariants: helper %s: %w", n, err)
+			}
+			if there == 1 {
+				continue
+			}
+		}
+		for _, q := range inSchema(h.sql, schema) {
+			began := time.Now()
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("invariants: helper %s: %w\nin: %s", n, err, firstLine(q))
+			}
+			logStmt(ctx, log, "worker", q, began)
+		}
+	}
 	return nil
 }
 
@@ -88,7 +394,7 @@ func (s *session) ready(ctx context.Context, name string) error {
 	if st.schema == "" || st.attached {
 		return nil
 	}
-	if _, err := s.c.ExecContext(ctx, "ATTACH DATABASE ? AS "+st.schema, st.mem); err != nil {
+	if _, err := s.c.ExecContext(ctx, "ATTACH DATABASE ? AS "+st.schema, st.ro); err != nil {
 		return fmt.Errorf("invariants: attaching %s: %w", st.schema, err)
 	}
 	if _, err := s.c.ExecContext(ctx, "PRAGMA "+st.schema+".cache_size = -262144"); err != nil {
@@ -96,84 +402,6 @@ func (s *session) ready(ctx context.Context, name string) error {
 	}
 	st.attached = true
 	return nil
-}
-
-func (w *worker) run(ctx context.Context, netsuite, gateway string, log *slog.Logger) {
-	// Every stage ends, in order, with the first error passed on to the rest.
-	var err error
-	defer func() {
-		for _, st := range workerStages {
-			if s := w.stages[st.name]; !isClosed(s.done) {
-				s.err = err
-				close(s.done)
-			}
-		}
-	}()
-	c, err := w.db.Conn(ctx)
-	if err != nil {
-		err = fmt.Errorf("invariants: worker: %w", err)
-		return
-	}
-	defer c.Close()
-	setup := []struct{ q, arg string }{{"ATTACH DATABASE ? AS ns", netsuite}, {"ATTACH DATABASE ? AS gw", gateway},
-		{"PRAGMA ns.cache_size = -262144", ""}, {"PRAGMA ns.mmap_size = 4294967296", ""}}
-	for _, st := range workerStages {
-		if st.schema == "" {
-			continue
-		}
-		setup = append(setup, struct{ q, arg string }{"ATTACH DATABASE ? AS " + st.schema, w.stages[st.name].mem},
-			struct{ q, arg string }{"PRAGMA " + st.schema + ".journal_mode = OFF", ""},
-			struct{ q, arg string }{"PRAGMA " + st.schema + ".synchronous = OFF", ""})
-	}
-	for _, x := range setup {
-		var args []any
-		if x.arg != "" {
-			args = append(args, x.arg)
-		}
-		if _, err = c.ExecContext(ctx, x.q, args...); err != nil {
-			err = fmt.Errorf("invariants: worker: %w", err)
-			return
-		}
-	}
-	for _, st := range workerStages {
-		switch st.name {
-		case "sync":
-			w.samples, err = syncSamples(ctx, c,
-				`(SELECT id, acked_at AS acked FROM main.tx WHERE outcome = 'acknowledged' AND acked_at <> '')`)
-		default:
-			for _, n := range helperNames() {
-				h := helpers[n]
-				if h.stage != st.name {
-					continue
-				}
-				if h.unless != "" {
-					var there int
-					if err = c.QueryRowContext(ctx, h.unless).Scan(&there); err != nil {
-						err = fmt.Errorf("invariants: helper %s: %w", n, err)
-						break
-					}
-					if there == 1 {
-						continue
-					}
-				}
-				for _, q := range inSchema(h.sql, st.schema) {
-					began := time.Now()
-					if _, err = c.ExecContext(ctx, q); err != nil {
-						err = fmt.Errorf("invariants: helper %s: %w\nin: %s", n, err, firstLine(q))
-						break
-					}
-					logStmt(ctx, log, "worker", q, began)
-				}
-				if err != nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			return
-		}
-		close(w.stages[st.name].done)
-	}
 }
 
 func isClosed(c chan struct{}) bool {
@@ -196,10 +424,15 @@ func (w *worker) wait(ctx context.Context, name string) error {
 	}
 }
 
-// close waits for the worker (its context ends it early) and closes its connection.
+// close ends the worker (the session's stop cancels it early), waits for it and frees
+// what it held.
 func (w *worker) close() error {
+	if w.proc != nil {
+		<-w.exited
+		return os.RemoveAll(w.tmp)
+	}
 	for _, st := range workerStages {
 		<-w.stages[st.name].done
 	}
-	return errors.Join(w.db.Close())
+	return w.db.Close()
 }
