@@ -53,6 +53,9 @@ type Options struct {
 	// ConnectorCommand starts the reference connector as a child process, for the cases
 	// that kill it in embedded mode [this executable with the argument "connector"].
 	ConnectorCommand []string
+	// InvariantsWorker runs part of each invariant check in a child process (see
+	// harness.Config.InvariantsWorker) [none].
+	InvariantsWorker []string
 	// ReadyTimeout bounds the wait for a --connector-url connector to answer [15s].
 	ReadyTimeout time.Duration
 	// Version is Doorbuster's version, for the certificate and the run directories.
@@ -532,7 +535,7 @@ func (r *runner) traffic(ctx context.Context, cr *caseRun, seed int64) {
 	o := &r.opts
 	cfg := harness.Config{
 		ScenarioPath: cr.path, Seed: &seed, OutDir: cr.dir, Version: o.Version,
-		NewTraffic: o.NewTraffic, Logger: r.log,
+		NewTraffic: o.NewTraffic, Logger: r.log, InvariantsWorker: o.InvariantsWorker,
 	}
 	if o.HarnessProgress != nil {
 		cfg.Progress = o.HarnessProgress
@@ -580,7 +583,7 @@ func (r *runner) judge(ctx context.Context, cr *caseRun, out *harness.Outcome) {
 	rep, err := invariants.ReadJSON(filepath.Join(dir, invariants.FileName))
 	if err != nil {
 		opts := invariants.Options{Skip: f.Invariants.Skip, AllowNegativeStock: cr.world.AllowNegativeStock,
-			StartStock: startStock(cr.world)}
+			StartStock: startStock(cr.world), Worker: invariants.WorkerCommand(r.opts.InvariantsWorker)}
 		for _, c := range f.Invariants.Custom {
 			opts.Custom = append(opts.Custom, invariants.Custom{ID: c.ID, Statement: c.Statement, SQL: c.SQL})
 		}

@@ -65,6 +65,11 @@ type Config struct {
 	// contract is added to the command's environment [this executable's `connector`
 	// command: os.Executable() connector].
 	ConnectorCommand []string
+	// InvariantsWorker runs part of the invariant check in a child process, which
+	// keeps two cores busy without sharing SQLite's page cache lock (a program and
+	// arguments that serve invariants.ServeWorker, e.g. os.Executable()
+	// invariants-worker) [none: a second connection in this process].
+	InvariantsWorker []string
 
 	// Stdout receives the end-of-test summary [discarded when nil].
 	Stdout io.Writer

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,17 @@ func inSchema(stmts []string, schema string) []string {
 		out[i] = strings.Replace(q, "CREATE INDEX temp.", "CREATE INDEX "+schema+".", 1)
 	}
 	return out
+}
+
+// WorkerCommand returns an Options.Worker that runs argv: a program and its arguments
+// that serve ServeWorker, such as doorbuster's "invariants-worker" command. It is nil
+// for an empty argv (the worker is then a second connection in this process).
+func WorkerCommand(argv []string) func(context.Context) *exec.Cmd {
+	if len(argv) == 0 {
+		return nil
+	}
+	argv = slices.Clone(argv)
+	return func(ctx context.Context) *exec.Cmd { return exec.CommandContext(ctx, argv[0], argv[1:]...) }
 }
 
 // workerSpec is what a worker process is told on its standard input.

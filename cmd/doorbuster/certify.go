@@ -114,7 +114,7 @@ func runCertify(ctx context.Context, streams ioStreams, opts certifyOptions) err
 		Suite: opts.Suite, Cases: opts.Cases, OutDir: opts.Out,
 		ConnectorURL: opts.ConnectorURL, NetSuiteURL: opts.NetSuiteURL, GatewayURL: opts.GatewayURL, EnvFile: opts.EnvFile,
 		ConnectorImage: opts.ConnectorImage, SimImage: opts.SimImage, Bugs: opts.Bugs,
-		Version: version, Progress: streams.ErrOut,
+		Version: version, Progress: streams.ErrOut, InvariantsWorker: invariantsWorker(),
 		Logger: slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	if co.OutDir == "" {

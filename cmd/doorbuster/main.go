@@ -75,6 +75,7 @@ every invariant that matters on Black Friday.`,
 	root.AddCommand(newReportCmd(streams))
 	root.AddCommand(newRunCmd(streams))
 	root.AddCommand(newCertifyCmd(streams))
+	root.AddCommand(newInvariantsWorkerCmd(streams))
 	return root
 }
 

@@ -23,3 +23,13 @@ func TestUnknownCommandFails(t *testing.T) {
 		t.Fatal("unknown command exited 0")
 	}
 }
+
+// TestInvariantsWorkerBadInput: the hidden worker command says what was wrong with
+// its input instead of hanging or crashing.
+func TestInvariantsWorkerBadInput(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"invariants-worker"}, ioStreams{In: strings.NewReader("not json"), Out: &out, ErrOut: &errOut})
+	if code == exitOK || !strings.Contains(errOut.String(), "reading the work") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}

@@ -186,7 +186,7 @@ func runRun(ctx context.Context, streams ioStreams, deps runDeps, path string, o
 		ScenarioPath: path, OutDir: opts.Out, Bugs: opts.Bugs,
 		ConnectorURL: opts.ConnectorURL, NetSuiteURL: opts.NetSuiteURL, GatewayURL: opts.GatewayURL,
 		EnvFile: opts.EnvFile, KeepBooks: opts.KeepBooks, ConnectorImage: opts.ConnectorImage, SimImage: opts.SimImage,
-		Stdout: streams.Out, Version: version,
+		Stdout: streams.Out, Version: version, InvariantsWorker: invariantsWorker(),
 	}
 	if opts.SeedSet {
 		cfg.Seed = &opts.Seed
