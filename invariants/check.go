@@ -167,11 +167,11 @@ func runRule(ctx context.Context, s *session, r rule, skipped bool, opts Options
 		}
 	}
 	table := vtable(r.id)
-	stmts := append([]string{"CREATE TEMP TABLE " + table + " (tx_id TEXT, kind TEXT, ref TEXT, exp, act, extra TEXT)"}, r.build...)
-	if r.extra != nil {
-		stmts = append(stmts, r.extra(s)...)
-	}
-	if err := s.exec(ctx, stmts...); err != nil {
+	if r.stage != "" && s.work != nil {
+		if err := s.ready(ctx, r.stage); err != nil {
+			return res, false, err
+		}
+	} else if err := s.exec(ctx, ruleStmts(s, r)...); err != nil {
 		return res, false, fmt.Errorf("invariants: %s: %w", r.id, err)
 	}
 	n, err := s.count(ctx, "SELECT COUNT(*) FROM "+table)
@@ -190,6 +190,15 @@ func runRule(ctx context.Context, s *session, r rule, skipped bool, opts Options
 		res.Note = startNote(s.startSource)
 	}
 	return res, true, nil
+}
+
+// ruleStmts make a rule's violations table.
+func ruleStmts(s *session, r rule) []string {
+	stmts := append([]string{"CREATE TEMP TABLE " + vtable(r.id) + " (tx_id TEXT, kind TEXT, ref TEXT, exp, act, extra TEXT)"}, r.build...)
+	if r.extra != nil {
+		stmts = append(stmts, r.extra(s)...)
+	}
+	return stmts
 }
 
 func startNote(src string) string {

@@ -289,8 +289,13 @@ func TestWorkerProcess(t *testing.T) {
 			}
 			if !slices.Equal(failing(in), failing(out)) || in.Counts != out.Counts || len(in.SyncSamples) != len(out.SyncSamples) ||
 				len(out.SyncSamples) == 0 {
-				t.Errorf("in-process: failing %v, counts %+v, %d samples; process: failing %v, counts %+v, %d samples",
+				t.Fatalf("in-process: failing %v, counts %+v, %d samples; process: failing %v, counts %+v, %d samples",
 					failing(in), in.Counts, len(in.SyncSamples), failing(out), out.Counts, len(out.SyncSamples))
+			}
+			for i, a := range in.SyncSamples {
+				if b := out.SyncSamples[i]; a.TxID != b.TxID || !a.AckedAt.Equal(b.AckedAt) || !a.PostedAt.Equal(b.PostedAt) || a.Latency != b.Latency {
+					t.Fatalf("sample %d: in-process %+v, process %+v", i, a, b)
+				}
 			}
 		})
 	}
@@ -302,4 +307,34 @@ func TestWorkerProcess(t *testing.T) {
 			t.Fatalf("err = %v, want the worker process's end and its stderr", err)
 		}
 	})
+}
+
+// TestSamplesFile: the sync samples survive the worker's file, and a file cut short
+// is an error.
+func TestSamplesFile(t *testing.T) {
+	at := time.Date(2025, 11, 28, 9, 0, 0, 123_000_000, time.UTC)
+	want := []SyncSample{{TxID: "T1", AckedAt: at, PostedAt: at.Add(250 * time.Millisecond), Latency: 250 * time.Millisecond},
+		{TxID: "", AckedAt: at, PostedAt: at.Add(-time.Second), Latency: -time.Second}}
+	p := filepath.Join(t.TempDir(), "samples")
+	if err := writeSamples(p, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSamples(p)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d samples, %v", len(got), err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("sample %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	b, _ := os.ReadFile(p)
+	for _, n := range []int{0, 1, 3, len(b) - 1} {
+		if err := os.WriteFile(p, b[:n], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readSamples(p); err == nil {
+			t.Errorf("cut at %d bytes: no error", n)
+		}
+	}
 }

@@ -105,7 +105,7 @@ var helpers = map[string]helper{
 			CASE WHEN t.memo LIKE 'POS %' THEN substr(t.memo, 5) ELSE t.externalid END,
 			t.createddate, t.trandate, t.location, t.entity, t.createdfrom, t.subtotal_cents, t.tax_cents, t.total_cents
 		FROM ns.transactions t NOT INDEXED WHERE t.recordtype IN ('cashSale', 'cashRefund')`,
-		`CREATE INDEX temp.pos_origin_tx ON pos_origin (tx_id, part)`,
+		`CREATE INDEX temp.pos_origin_tx ON pos_origin (tx_id, part, createddate)`,
 	}},
 	// pos_tx: the journal's transactions, compact (the journal's rows carry the
 	// submitted body). It is filled while the worker still builds pos_origin, with acc =
@@ -271,7 +271,7 @@ var helpers = map[string]helper{
 			}
 			return []string{create, `INSERT INTO pos_jtender
 			SELECT j.id, ` + signed("card") + `, ` + signed("cash") + `, ` + signed("gift") + `, ` + signed("other") + `, j.loc, j.d, j.acc
-			FROM pos_tx j CROSS JOIN main.tx_sums x ON x.tx_id = j.id WHERE x.tenders > 0`}, nil
+			FROM main.tx_sums x CROSS JOIN pos_tx j ON j.id = x.tx_id WHERE x.tenders > 0`}, nil
 		}
 		return []string{create, `INSERT INTO pos_jtender
 		SELECT tx_id, SUM(CASE WHEN type = 'card' THEN a ELSE 0 END), SUM(CASE WHEN type = 'cash' THEN a ELSE 0 END),

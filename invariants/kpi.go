@@ -36,32 +36,40 @@ func SyncLatencies(ctx context.Context, runDir string) ([]SyncSample, error) {
 const ackedFromTx = `(SELECT id, acked FROM pos_tx WHERE ack AND acked <> '')`
 
 // syncSamples reads the samples of the acknowledged transactions in acked (a subquery
-// of id and acked) against pos_origin.
+// of id and acked) against pos_origin, in acknowledgement order. SQLite turns the times
+// into Unix milliseconds (the journal and the books keep milliseconds); a time it cannot
+// read is parsed here, for parseTime's error.
 func syncSamples(ctx context.Context, c *sql.Conn, acked string) ([]SyncSample, error) {
-	rows, err := c.QueryContext(ctx, `SELECT id, acked, posted FROM (
-			SELECT j.id, j.acked, (SELECT MAX(f) FROM (SELECT MIN(o.createddate) AS f FROM pos_origin o
-				WHERE o.tx_id = j.id GROUP BY o.part)) AS posted
-			FROM `+acked+` j)
-		WHERE posted IS NOT NULL`)
+	// posted: the later of the first cash sale's and the first cash refund's creation
+	// (grouped in pos_origin_tx's order). Computed columns are used once each: SQLite
+	// copies a subquery's expressions into the query that uses them.
+	rows, err := c.QueryContext(ctx, `SELECT j.id, CAST(round(unixepoch(j.acked, 'subsec') * 1000) AS INTEGER) AS a,
+			CAST(round(unixepoch(m.posted, 'subsec') * 1000) AS INTEGER) AS p, j.acked, m.posted
+		FROM `+acked+` j
+		JOIN (SELECT tx_id, MAX(f) AS posted FROM (SELECT tx_id, part, MIN(createddate) AS f FROM pos_origin
+				WHERE tx_id IS NOT NULL GROUP BY tx_id, part) GROUP BY tx_id) m ON m.tx_id = j.id`)
 	if err != nil {
 		return nil, fmt.Errorf("invariants: sync latency: %w", err)
 	}
 	defer rows.Close()
 	var out []SyncSample
 	for rows.Next() {
-		var id, acked, posted string
-		if err := rows.Scan(&id, &acked, &posted); err != nil {
+		var (
+			id            string
+			a, p          sql.NullInt64
+			badA, badP    sql.NullString
+			acked, posted time.Time
+		)
+		if err := rows.Scan(&id, &a, &p, &badA, &badP); err != nil {
 			return nil, fmt.Errorf("invariants: sync latency: %w", err)
 		}
-		a, err := parseTime(acked)
-		if err != nil {
-			return nil, fmt.Errorf("invariants: sync latency: journal tx %s: acked_at %q: %w", id, acked, err)
+		if acked, err = msTime(a, badA); err != nil {
+			return nil, fmt.Errorf("invariants: sync latency: journal tx %s: acked_at %q: %w", id, badA.String, err)
 		}
-		p, err := parseTime(posted)
-		if err != nil {
-			return nil, fmt.Errorf("invariants: sync latency: NetSuite record of %s: createddate %q: %w", id, posted, err)
+		if posted, err = msTime(p, badP); err != nil {
+			return nil, fmt.Errorf("invariants: sync latency: NetSuite record of %s: createddate %q: %w", id, badP.String, err)
 		}
-		out = append(out, SyncSample{TxID: id, AckedAt: a, PostedAt: p, Latency: p.Sub(a)})
+		out = append(out, SyncSample{TxID: id, AckedAt: acked, PostedAt: posted, Latency: posted.Sub(acked)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("invariants: sync latency: %w", err)
@@ -73,6 +81,15 @@ func syncSamples(ctx context.Context, c *sql.Conn, acked string) ([]SyncSample, 
 		return strings.Compare(x.TxID, y.TxID)
 	})
 	return out, nil
+}
+
+// msTime is a time SQLite read as Unix milliseconds, else the text it could not read
+// parsed here (which says what is wrong with it).
+func msTime(ms sql.NullInt64, text sql.NullString) (time.Time, error) {
+	if ms.Valid {
+		return time.UnixMilli(ms.Int64).UTC(), nil
+	}
+	return parseTime(text.String)
 }
 
 // Latencies summarises samples (nil when there are none). Percentiles are nearest-rank.

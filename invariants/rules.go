@@ -52,6 +52,10 @@ type rule struct {
 	format        func(v violation) Evidence
 	// extra, when set, adds statements that depend on the session.
 	extra func(s *session) []string
+	// stage: the worker stage that builds the violations table when the session has a
+	// worker (see worker.go); build may then read only the journal, the books and the
+	// worker's own tables (not pos_tx).
+	stage string
 	// detail, when set, adds detail to the evidence of a violation (run for the
 	// sampled ones only).
 	detail func(ctx context.Context, s *session, v violation, e *Evidence) error
@@ -284,15 +288,18 @@ var rules = []rule{
 		statement: "Each customer identity the registers saw maps to exactly one NetSuite customer.",
 		needs:     []string{"origin", "tx"},
 		applies:   []condition{{"SELECT EXISTS (SELECT 1 FROM pos_tx WHERE ident IS NOT NULL)", "no transaction named a customer identity"}},
+		// Read from the journal itself (not pos_tx) so that the worker can build it.
+		stage: "post",
 		build: []string{`INSERT INTO v_one_customer_per_identity
-			WITH ids AS (SELECT ident, MIN(id) AS tx, COUNT(*) AS ntx FROM pos_tx WHERE ident IS NOT NULL AND acc GROUP BY ident),
+			WITH named AS (SELECT id, NULLIF(customer_identity, '') AS ident, outcome FROM main.tx WHERE NULLIF(customer_identity, '') IS NOT NULL),
+				ids AS (SELECT ident, MIN(id) AS tx, COUNT(*) AS ntx FROM named j
+					WHERE j.outcome = 'acknowledged' OR EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id) GROUP BY ident),
 				cand AS (
 					SELECT i.ident, c.id FROM ids i JOIN ns.customers c ON c.externalid = i.ident
 					UNION
 					SELECT i.ident, c.id FROM ids i JOIN ns.customers c ON c.loyaltyid = substr(i.ident, 5) WHERE i.ident LIKE 'LOY-%'
 					UNION
-					SELECT j.ident, o.entity FROM pos_tx j CROSS JOIN pos_origin o ON o.tx_id = j.id
-					WHERE j.ident IS NOT NULL AND o.entity IS NOT NULL)
+					SELECT j.ident, o.entity FROM named j CROSS JOIN pos_origin o ON o.tx_id = j.id WHERE o.entity IS NOT NULL)
 			SELECT i.tx, 'identity', i.ident, 1, COUNT(c.id), COALESCE(group_concat(c.id, ' '), '') || '|' || i.ntx
 			FROM ids i LEFT JOIN cand c ON c.ident = i.ident
 			GROUP BY i.ident HAVING COUNT(c.id) <> 1`},

@@ -6,7 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/gob"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -88,7 +88,8 @@ func WorkerCommand(argv []string) func(context.Context) *exec.Cmd {
 type workerSpec struct {
 	Journal, NetSuite, Gateway string            // read-only SQLite URIs
 	Stages                     map[string]string // stage → the SQLite URI it writes
-	Samples                    string            // the file the sync samples go to (gob)
+	Samples                    string            // the file the sync samples go to (see readSamples)
+	Debug                      bool              // report each statement's time ("log <text>")
 }
 
 // startWorker starts the worker on journal, netsuite and gateway (read-only SQLite
@@ -182,6 +183,7 @@ func (w *worker) finish(name string, samples []SyncSample, err error) {
 
 // startProcess starts a worker process and follows its reports.
 func (w *worker) startProcess(ctx context.Context, process func(context.Context) *exec.Cmd, spec workerSpec, log *slog.Logger) error {
+	spec.Debug = log != nil && log.Enabled(ctx, slog.LevelDebug)
 	spec.Stages = map[string]string{}
 	for n, st := range w.stages {
 		spec.Stages[n] = st.uri
@@ -208,6 +210,10 @@ func (w *worker) startProcess(ctx context.Context, process func(context.Context)
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
 		for sc.Scan() {
 			verb, rest, _ := strings.Cut(sc.Text(), " ")
+			if verb == "log" && log != nil {
+				log.Debug("invariants: worker process: " + rest)
+				continue
+			}
 			name, msg, _ := strings.Cut(rest, " ")
 			if _, ok := w.stages[name]; !ok {
 				continue // not a report (a stray line)
@@ -256,15 +262,39 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// The sync samples travel from a worker process in a file: a count, then per sample
+// the transaction id (length, bytes) and the acknowledgement and posting times (Unix
+// nanoseconds), all varints.
 func readSamples(path string) ([]SyncSample, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("invariants: the worker's sync samples: %w", err)
 	}
-	defer f.Close()
-	var out []SyncSample
-	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&out); err != nil {
-		return nil, fmt.Errorf("invariants: the worker's sync samples: %w", err)
+	bad := errors.New("invariants: the worker's sync samples are cut short")
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, bad
+	}
+	b = b[k:]
+	out := make([]SyncSample, 0, n)
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < l {
+			return nil, bad
+		}
+		id := string(b[k : k+int(l)])
+		b = b[k+int(l):]
+		a, k1 := binary.Varint(b)
+		if k1 <= 0 {
+			return nil, bad
+		}
+		p, k2 := binary.Varint(b[k1:])
+		if k2 <= 0 {
+			return nil, bad
+		}
+		b = b[k1+k2:]
+		at, pt := time.Unix(0, a).UTC(), time.Unix(0, p).UTC()
+		out = append(out, SyncSample{TxID: id, AckedAt: at, PostedAt: pt, Latency: pt.Sub(at)})
 	}
 	return out, nil
 }
@@ -289,11 +319,20 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 		return fmt.Errorf("invariants worker: %w", err)
 	}
 	defer c.Close()
-	var failed error
-	runStages(ctx, c, spec.NetSuite, spec.Gateway, spec.Stages, nil, func(name string, samples []SyncSample, err error) {
+	var (
+		failed error
+		log    *slog.Logger
+		mu     sync.Mutex // out is written by the logger and the reports
+	)
+	if spec.Debug {
+		log = slog.New(slog.NewTextHandler(lineWriter{w: out, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	runStages(ctx, c, spec.NetSuite, spec.Gateway, spec.Stages, log, func(name string, samples []SyncSample, err error) {
 		if err == nil && name == "sync" {
 			err = writeSamples(spec.Samples, samples)
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			failed = err
 			fmt.Fprintf(out, "fail %s %s\n", name, strings.ReplaceAll(err.Error(), "\n", " "))
@@ -304,21 +343,33 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	return failed
 }
 
+// lineWriter writes a log record as one "log <record>" line.
+type lineWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := fmt.Fprintf(l.w, "log %s\n", strings.TrimRight(strings.ReplaceAll(string(p), "\n", " "), " ")); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 func writeSamples(path string, samples []SyncSample) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("invariants worker: %w", err)
+	b := binary.AppendUvarint(make([]byte, 0, 32*len(samples)+10), uint64(len(samples)))
+	for _, s := range samples {
+		b = binary.AppendUvarint(b, uint64(len(s.TxID)))
+		b = append(b, s.TxID...)
+		b = binary.AppendVarint(b, s.AckedAt.UnixNano())
+		b = binary.AppendVarint(b, s.PostedAt.UnixNano())
 	}
-	bw := bufio.NewWriter(f)
-	if err := gob.NewEncoder(bw).Encode(samples); err != nil {
-		f.Close()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("invariants worker: the sync samples: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("invariants worker: the sync samples: %w", err)
-	}
-	return f.Close()
+	return nil
 }
 
 // runStages runs the worker's stages on c (the journal as main), writing each stage's
@@ -388,6 +439,19 @@ func runStage(ctx context.Context, c *sql.Conn, name, schema string, log *slog.L
 			began := time.Now()
 			if _, err := c.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("invariants: helper %s: %w\nin: %s", n, err, firstLine(q))
+			}
+			logStmt(ctx, log, "worker", q, began)
+		}
+	}
+	// Then the violations of the rules built here (extra needs the session: none has it).
+	for _, r := range rules {
+		if r.stage != name {
+			continue
+		}
+		for _, q := range inSchema(ruleStmts(nil, rule{id: r.id, build: r.build}), schema) {
+			began := time.Now()
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("invariants: %s: %w\nin: %s", r.id, err, firstLine(q))
 			}
 			logStmt(ctx, log, "worker", q, began)
 		}
