@@ -299,6 +299,14 @@ func TestWorkerProcess(t *testing.T) {
 			}
 		})
 	}
+	t.Run("worker cannot start", func(t *testing.T) {
+		r, err := Check(ctx, sc.dir, Options{Worker: func(ctx context.Context) *exec.Cmd {
+			return exec.CommandContext(ctx, filepath.Join(t.TempDir(), "no-such-program"))
+		}})
+		if err != nil || r.Verdict != Pass {
+			t.Fatalf("err %v, report %+v: want the check made in-process", err, r)
+		}
+	})
 	t.Run("worker dies", func(t *testing.T) {
 		_, err := Check(ctx, sc.dir, Options{Worker: func(ctx context.Context) *exec.Cmd {
 			return exec.CommandContext(ctx, "sh", "-c", "echo no such work >&2; exit 3")

@@ -93,56 +93,29 @@ type workerSpec struct {
 }
 
 // startWorker starts the worker on journal, netsuite and gateway (read-only SQLite
-// URIs): in a process of its own when process is set, else on a second connection.
+// URIs): in a process of its own when process is set, else (or when that process
+// cannot be started) on a second connection.
 func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway string, process func(context.Context) *exec.Cmd) error {
-	w := &worker{stages: map[string]*stage{}}
 	if process != nil {
-		dir, err := os.MkdirTemp("", "doorbuster-invariants-")
-		if err != nil {
-			return fmt.Errorf("invariants: the worker's directory: %w", err)
+		err := s.startProcessWorker(ctx, journal, netsuite, gateway, process)
+		if err == nil {
+			return nil
 		}
-		w.tmp = dir
+		if s.log != nil {
+			s.log.Warn("invariants: the worker process did not start; the worker runs in this process", "err", err)
+		}
 	}
-	for _, st := range workerStages {
-		x := &stage{done: make(chan struct{}), schema: st.schema}
-		w.stages[st.name] = x
-		if st.schema == "" {
-			continue
-		}
-		if w.tmp != "" {
-			p := filepath.Join(w.tmp, st.schema+".db")
-			x.uri = "file:" + p
-			ro, err := sqliteURI(p)
-			if err != nil {
-				return errors.Join(fmt.Errorf("invariants: %w", err), os.RemoveAll(w.tmp))
-			}
-			x.ro = ro
-			continue
-		}
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return fmt.Errorf("invariants: %w", err)
-		}
-		x.uri = "file:/doorbuster-invariants-" + hex.EncodeToString(b[:]) + "?vfs=memdb"
-		x.ro = x.uri
-	}
-	wctx, stop := context.WithCancel(ctx)
-	if process != nil {
-		if err := w.startProcess(wctx, process, workerSpec{Journal: journal, NetSuite: netsuite, Gateway: gateway,
-			Samples: filepath.Join(w.tmp, "samples.gob")}, s.log); err != nil {
-			stop()
-			return errors.Join(err, os.RemoveAll(w.tmp))
-		}
-		s.work, s.stop = w, stop
-		return nil
+	w, err := newWorker("")
+	if err != nil {
+		return err
 	}
 	db, err := sql.Open("sqlite", journal)
 	if err != nil {
-		stop()
 		return fmt.Errorf("invariants: the worker connection: %w", err)
 	}
 	db.SetMaxOpenConns(1)
 	w.db = db
+	wctx, stop := context.WithCancel(ctx)
 	s.work, s.stop = w, stop
 	uris := map[string]string{}
 	for n, st := range w.stages {
@@ -158,6 +131,53 @@ func (s *session) startWorker(ctx context.Context, journal, netsuite, gateway st
 		runStages(wctx, c, netsuite, gateway, uris, s.log, w.finish)
 	}()
 	return nil
+}
+
+func (s *session) startProcessWorker(ctx context.Context, journal, netsuite, gateway string, process func(context.Context) *exec.Cmd) error {
+	dir, err := os.MkdirTemp("", "doorbuster-invariants-")
+	if err != nil {
+		return fmt.Errorf("invariants: the worker's directory: %w", err)
+	}
+	w, err := newWorker(dir)
+	if err == nil {
+		wctx, stop := context.WithCancel(ctx)
+		if err = w.startProcess(wctx, process, workerSpec{Journal: journal, NetSuite: netsuite, Gateway: gateway,
+			Samples: filepath.Join(dir, "samples")}, s.log); err == nil {
+			s.work, s.stop = w, stop
+			return nil
+		}
+		stop()
+	}
+	return errors.Join(err, os.RemoveAll(dir))
+}
+
+// newWorker makes a worker's stages, writing files in dir (a process worker) or, with
+// dir "", in-memory databases.
+func newWorker(dir string) (*worker, error) {
+	w := &worker{stages: map[string]*stage{}, tmp: dir}
+	for _, st := range workerStages {
+		x := &stage{done: make(chan struct{}), schema: st.schema}
+		w.stages[st.name] = x
+		if st.schema == "" {
+			continue
+		}
+		if dir != "" {
+			p := filepath.Join(dir, st.schema+".db")
+			ro, err := sqliteURI(p)
+			if err != nil {
+				return nil, fmt.Errorf("invariants: %w", err)
+			}
+			x.uri, x.ro = "file:"+p, ro
+			continue
+		}
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("invariants: %w", err)
+		}
+		x.uri = "file:/doorbuster-invariants-" + hex.EncodeToString(b[:]) + "?vfs=memdb"
+		x.ro = x.uri
+	}
+	return w, nil
 }
 
 // finish ends stage name (and, on an error, every later one with it).
