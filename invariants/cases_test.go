@@ -187,6 +187,13 @@ func TestCheckScriptedRun(t *testing.T) {
 			want:    evidenceWant{what: "authorisation pi_open left open", actual: "requires_capture, 12.34 capturable"},
 		},
 		{
+			name:    "capture short at the gateway",
+			corrupt: []string{`UPDATE gw.payment_intents SET amount_received = amount_received - 100 WHERE pos_tx = '` + sc.sale + `'`},
+			fail:    []string{PaymentsReconcile},
+			primary: PaymentsReconcile,
+			want:    evidenceWant{what: "card money at location 1", detail: "gateway captured"},
+		},
+		{
 			name: "double refund",
 			corrupt: []string{
 				`INSERT INTO gw.refunds (id, payment_intent, charge, amount, currency, reason, status, metadata, pos_tx, created, created_at)

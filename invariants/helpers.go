@@ -365,6 +365,27 @@ var helpers = map[string]helper{
 		FROM gw.payment_intents g
 		LEFT JOIN main.tx j ON j.id = COALESCE((SELECT pi.tx_id FROM pos_intent pi WHERE pi.intent = g.id), g.pos_tx)`,
 	}},
+	// The gateway's card money per store and day: captures of accounted transactions
+	// (dated by the transaction they paid for) and refunds (by the POS transaction named
+	// in their metadata, else the sale's store and the refund's day). Read from the
+	// journal's own tables (not pos_tx), so that the worker can build it.
+	"gday": {needs: []string{"origin", "intent"}, stage: "post", sql: []string{
+		`CREATE TEMP TABLE pos_gday (loc INTEGER, d TEXT, captured INTEGER NOT NULL, refunded INTEGER NOT NULL)`,
+		`INSERT INTO pos_gday
+		SELECT loc, d, SUM(c), SUM(r) FROM (
+			SELECT loc, d, received AS c, 0 AS r FROM pos_gi WHERE acc AND received <> 0
+			UNION ALL
+			SELECT CASE WHEN jacc THEN jloc ELSE gloc END, CASE WHEN jacc THEN jd ELSE substr(created_at, 1, 10) END, 0, amount
+			FROM (SELECT rf.amount, rf.created_at, gi.loc AS gloc, gi.acc AS gacc, CAST(j.location_id AS INTEGER) AS jloc,
+					j.occurred_date AS jd,
+					(j.outcome = 'acknowledged' OR EXISTS (SELECT 1 FROM pos_origin ao WHERE ao.tx_id = j.id)) AS jacc
+				FROM gw.refunds rf
+				LEFT JOIN pos_gi gi ON gi.intent = rf.payment_intent
+				LEFT JOIN main.tx j ON j.id = rf.pos_tx
+				WHERE rf.status IN ('succeeded', 'pending'))
+			WHERE jacc OR gacc)
+		GROUP BY 1, 2`,
+	}},
 	// The stock ledger per location and item, when the start on hand is known: every
 	// pair a move touched (an untouched pair's end is its start by construction).
 	"ledger": {needs: []string{"start"}, build: func(ctx context.Context, s *session) ([]string, error) {

@@ -168,27 +168,17 @@ var rules = []rule{
 	{
 		id:        PaymentsReconcile,
 		statement: "Per store and day the gateway's captures − refunds equal the POS card tenders − card refunds; no orphan capture, no authorisation left open, no double refund.",
-		needs:     []string{"tx", "intent", "jtender"},
+		needs:     []string{"tx", "intent", "jtender", "gday"},
 		applies: []condition{{"SELECT EXISTS (SELECT 1 FROM main.tender WHERE type = 'card') OR EXISTS (SELECT 1 FROM gw.payment_intents)",
 			"no card tenders in the journal and no payment intents at the gateway"}},
 		build: []string{
 			// Store-day: journal card money of accounted transactions against the gateway's
-			// captures (dated by the transaction they paid for) and refunds (by the POS
-			// transaction named in their metadata, else the sale's store and the refund's day).
+			// (pos_gday).
 			`INSERT INTO v_payments_reconcile
 			SELECT NULL, 'store-day', COALESCE(a.loc, b.loc) || ' ' || COALESCE(a.d, b.d), COALESCE(a.amt, 0), COALESCE(b.amt, 0),
 				COALESCE(b.captured, 0) || ' ' || COALESCE(b.refunded, 0)
 			FROM (SELECT loc, d, SUM(card) AS amt FROM pos_jtender WHERE card <> 0 AND acc GROUP BY loc, d) a
-			FULL JOIN (SELECT loc, d, SUM(c) - SUM(r) AS amt, SUM(c) AS captured, SUM(r) AS refunded FROM (
-					SELECT loc, d, received AS c, 0 AS r FROM pos_gi WHERE acc AND received <> 0
-					UNION ALL
-					SELECT CASE WHEN rj.acc THEN rj.loc ELSE gi.loc END,
-						CASE WHEN rj.acc THEN rj.d ELSE substr(rf.created_at, 1, 10) END, 0, rf.amount
-					FROM gw.refunds rf
-					LEFT JOIN pos_gi gi ON gi.intent = rf.payment_intent
-					LEFT JOIN pos_tx rj ON rj.id = rf.pos_tx
-					WHERE rf.status IN ('succeeded', 'pending') AND (rj.acc OR gi.acc)
-				) GROUP BY 1, 2) b
+			FULL JOIN (SELECT loc, d, captured - refunded AS amt, captured, refunded FROM pos_gday) b
 			ON b.loc = a.loc AND b.d = a.d
 			WHERE COALESCE(a.amt, 0) <> COALESCE(b.amt, 0)`,
 			`INSERT INTO v_payments_reconcile
