@@ -625,7 +625,46 @@ func (b *books) exportTo(ctx context.Context, dst string) error {
 var stateTables = []string{
 	"records", "id_sequences", "subsidiaries", "locations", "accounts", "tax_codes",
 	"payment_methods", "items", "customers", "inventory", "transactions", "transaction_lines",
-	"gl_lines", "tenders", "inventory_moves",
+	"gl_lines", "tenders", "inventory_moves", "transaction_sums",
+}
+
+// emptyState empties the state tables. The triggers that keep transaction_sums are
+// dropped for it and made again after: emptied with them, every line would fire one
+// (and SQLite's truncation of a whole table is off while a table has triggers).
+func emptyState(ctx context.Context, tx *wtx) error {
+	rows, err := tx.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+	if err != nil {
+		return fmt.Errorf("netsuite books: reading the triggers: %w", err)
+	}
+	var names, ddl []string
+	for rows.Next() {
+		var n, q string
+		if err := rows.Scan(&n, &q); err != nil {
+			rows.Close()
+			return fmt.Errorf("netsuite books: reading the triggers: %w", err)
+		}
+		names, ddl = append(names, n), append(ddl, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("netsuite books: reading the triggers: %w", err)
+	}
+	for _, n := range names {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER "`+n+`"`); err != nil {
+			return fmt.Errorf("netsuite books: dropping trigger %s: %w", n, err)
+		}
+	}
+	for _, t := range stateTables {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			return fmt.Errorf("netsuite books: emptying %s: %w", t, err)
+		}
+	}
+	for i, q := range ddl {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("netsuite books: making trigger %s again: %w", names[i], err)
+		}
+	}
+	return nil
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

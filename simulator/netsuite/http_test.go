@@ -317,6 +317,17 @@ func TestExportResetHealthMetrics(t *testing.T) {
 	if r := e.do(http.MethodGet, "/record/v1/customer/100002", nil); r.status != http.StatusOK {
 		t.Errorf("world customer after reset: %d", r.status)
 	}
+	// transaction_sums is emptied with the lines, and its triggers keep it after.
+	if n := e.queryInt("SELECT COUNT(*) FROM transaction_sums"); n != 0 {
+		t.Errorf("%d transaction_sums rows after reset", n)
+	}
+	e.mustWrite(http.MethodPost, "/record/v1/cashSale", map[string]any{"location": ref1("1"), "item": items(saleLineBody("1001", 2))})
+	if n := e.queryInt(`SELECT COUNT(*) FROM transaction_sums s JOIN transactions t ON t.id = s.transaction_id
+		WHERE s.item_lines = (SELECT COUNT(*) FROM transaction_lines l WHERE l.transaction_id = t.id AND l.sublist = 'item')
+			AND s.item_qty = 2 AND s.moves = 1 AND s.move_qty = -2 AND s.gl_lines > 0 AND s.debit = s.credit
+			AND s.debit = (SELECT SUM(debit_cents) FROM gl_lines g WHERE g.transaction_id = t.id)`); n != 1 {
+		t.Errorf("transaction_sums after a sale past the reset: %d matching rows, want 1", n)
+	}
 
 	h := doWith(t, http.DefaultClient, http.MethodGet, e.hs.URL+"/healthz", nil).json(t)
 	if h["status"] != "ok" {
@@ -325,7 +336,7 @@ func TestExportResetHealthMetrics(t *testing.T) {
 	doWith(t, http.DefaultClient, http.MethodGet, e.base+"/record/v1/customer/1", nil) // a 401
 	m := string(doWith(t, http.DefaultClient, http.MethodGet, e.hs.URL+"/metrics", nil).body)
 	for _, want := range []string{
-		`netsuite_requests_total{method="POST",route="record/cashSale",status="204"} 1`,
+		`netsuite_requests_total{method="POST",route="record/cashSale",status="204"} 2`,
 		`netsuite_requests_total{method="GET",route="auth",status="401"} 1`,
 		`netsuite_requests_in_flight 1`, // the scrape itself
 		`netsuite_governance_rejections_total 0`,

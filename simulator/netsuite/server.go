@@ -129,10 +129,8 @@ func accountsOf(w *fixtures.World) roleAccounts {
 func (s *Server) loadWorld(ctx context.Context) error {
 	start := time.Now()
 	err := s.st.b.write(ctx, func(tx *wtx) error {
-		for _, t := range stateTables {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
-				return fmt.Errorf("netsuite books: emptying %s: %w", t, err)
-			}
+		if err := emptyState(ctx, tx); err != nil {
+			return err
 		}
 		return s.st.loadWorld(ctx, tx, s.world, formatTime(s.clock()))
 	})
