@@ -320,21 +320,25 @@ var helpers = map[string]helper{
 		SELECT tx_id, part, ack, q, rq FROM pos_jpart p
 		WHERE acc AND NOT EXISTS (SELECT 1 FROM pos_origin o WHERE o.tx_id = p.tx_id AND o.part = p.part)`,
 	}},
+	// Counted on pos_origin_tx alone; the records listed only for the duplicates.
 	"dups": {needs: []string{"origin"}, stage: "post", sql: []string{
 		`CREATE TEMP TABLE pos_dups AS
-		SELECT tx_id, part, COUNT(*) AS n, group_concat(recordtype || ' ' || ns_id, ', ') AS recs
-		FROM pos_origin WHERE tx_id IS NOT NULL GROUP BY tx_id, part HAVING COUNT(*) > 1`,
+		SELECT d.tx_id, d.part, d.n, (SELECT group_concat(o.recordtype || ' ' || o.ns_id, ', ') FROM pos_origin o
+			WHERE o.tx_id = d.tx_id AND o.part = d.part) AS recs
+		FROM (SELECT tx_id, part, COUNT(*) AS n FROM pos_origin WHERE tx_id IS NOT NULL GROUP BY tx_id, part HAVING COUNT(*) > 1) d`,
 	}},
 	// Income per location and day: the journal's line amounts (accounted transactions)
 	// and NetSuite's (a cash sale's subtotal, less a cash refund's: what its posting
 	// credits to income).
 	// NetSuite's income per location and day (built by the worker).
+	// Summed into its few rows as pos_origin is read (no sort of a million rows).
 	"brev": {needs: []string{"origin"}, stage: "post", sql: []string{
 		`CREATE TEMP TABLE pos_brev (loc INTEGER NOT NULL, d TEXT NOT NULL, bamt INTEGER NOT NULL, bn INTEGER NOT NULL,
 			PRIMARY KEY (loc, d)) WITHOUT ROWID`,
 		`INSERT INTO pos_brev
-		SELECT IFNULL(location, 0), IFNULL(trandate, ''), SUM(CASE part WHEN 'S' THEN subtotal ELSE -subtotal END), COUNT(*)
-		FROM pos_origin GROUP BY 1, 2`,
+		SELECT IFNULL(location, 0), IFNULL(trandate, ''), CASE part WHEN 'S' THEN COALESCE(subtotal, 0) ELSE -COALESCE(subtotal, 0) END, 1
+		FROM pos_origin WHERE true
+		ON CONFLICT (loc, d) DO UPDATE SET bamt = bamt + excluded.bamt, bn = bn + 1`,
 	}},
 	"rev": {needs: []string{"origin", "jpart", "brev"}, sql: []string{
 		`CREATE TEMP TABLE pos_rev (loc INTEGER NOT NULL, d TEXT NOT NULL, jamt INTEGER NOT NULL DEFAULT 0, jn INTEGER NOT NULL DEFAULT 0,
