@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS stock_probe (sku TEXT, location_id TEXT, connector_on
   status INTEGER);         -- added: HTTP status of the lookup (connector_on_hand is NULL unless 200)
 CREATE TABLE IF NOT EXISTS drawer (  -- added: cash drawer of each register at Close
   register_id TEXT PRIMARY KEY, location_id TEXT, cash_in_cents INTEGER, cash_out_cents INTEGER, transactions INTEGER);
+-- tx_compact (added): the columns the invariant checker reads of every transaction, so that
+-- it reads them without the wide rows (the submitted body).
+CREATE INDEX IF NOT EXISTS tx_compact ON tx (id, type, location_id, occurred_date, offline, outcome, customer_identity,
+  original_tx_id, acked_at);
 -- tx_sums (added): per transaction, sums over its lines (split by the sign of the quantity) and
 -- tenders, kept by the triggers below on every insert, delete and update (a materialised aggregate:
 -- the invariant checker reads one row per transaction instead of every line). meta 'tx_sums' =
