@@ -52,16 +52,25 @@ drain: {timeout: 40s}
 // TestActionsEmbedded: with kill and pause actions the reference connector runs as a
 // child process that is really killed (SIGKILL), restarted on the same data directory,
 // frozen and resumed; the partition is an outage rule for its window. The run directory
-// records what was done, and nothing the connector acknowledged is lost or doubled.
+// records what was done, and nothing the connector acknowledged is lost or doubled. The
+// invariant check's worker runs as doorbuster's invariants-worker, as `doorbuster run`
+// runs it.
 func TestActionsEmbedded(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	var progress bytes.Buffer
+	var progress, logs bytes.Buffer // slog serialises its writes; read after Run returns
+	connector := connectorCommand(t)
 	out, err := Run(context.Background(), Config{
 		ScenarioPath: writeScenario(t, "actions.yaml", actionsScenario), OutDir: dir,
-		ConnectorCommand: connectorCommand(t), Progress: &progress, Version: "test",
+		ConnectorCommand: connector, Progress: &progress, Version: "test",
+		InvariantsWorker: []string{connector[0], "invariants-worker"},
+		Logger:           slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	if l := logs.String(); !strings.Contains(l, "worker process started") || strings.Contains(l, "did not start") ||
+		strings.Contains(l, "ended before") {
+		t.Errorf("the invariant check's worker process did not do its work:\n%s", l)
 	}
 	if out.Summary == nil || out.Summary.Verdict.Status != reports.StatusPass {
 		var v any

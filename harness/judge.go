@@ -45,6 +45,7 @@ func (r *run) check(ctx context.Context, out *Outcome) (*invariants.Report, []in
 	r.note("checking the invariants")
 	opts := invariantOptions(r.file, r.world, r.cfg.Mode() != rundir.ModeURL || !r.cfg.KeepBooks)
 	opts.Worker = invariants.WorkerCommand(r.cfg.InvariantsWorker)
+	opts.Logger = r.log.With("component", "invariants")
 	rep, err := invariants.Check(ctx, r.dir, opts)
 	if err == nil {
 		err = rep.WriteJSON(filepath.Join(r.dir, invariants.FileName))
