@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -57,7 +58,7 @@ func (r *run) addSyncLatency(ctx context.Context, res *loadgen.Result, samples [
 // journalTags reads the tags of the journal's acknowledged transactions by id: scenario,
 // flow, type and store (the location id).
 func journalTags(ctx context.Context, path string) (map[string][]loadgen.Tag, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: "mode=ro"}).String())
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}

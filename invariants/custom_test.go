@@ -346,3 +346,29 @@ func TestSamplesFile(t *testing.T) {
 		}
 	}
 }
+
+// TestPathsThatNeedEscaping: a run directory (and a temporary directory) whose path
+// holds characters an SQLite URI must escape (space, ?, #, %) is checked like any
+// other, by the worker process too.
+func TestPathsThatNeedEscaping(t *testing.T) {
+	odd := filepath.Join(t.TempDir(), "runs 50% off?#1")
+	if err := os.MkdirAll(odd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", odd) // the worker process's directory too
+	sc := runScript(t)
+	dir := filepath.Join(odd, "run")
+	if err := os.CopyFS(dir, os.DirFS(sc.dir)); err != nil {
+		t.Fatal(err)
+	}
+	for _, worker := range []func(context.Context) *exec.Cmd{nil, testWorker} {
+		r, err := Check(context.Background(), dir, Options{Worker: worker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Verdict != Pass || r.Counts.JournalTransactions == 0 {
+			dumpReport(t, r)
+			t.Fatalf("verdict %s, %d journal transactions", r.Verdict, r.Counts.JournalTransactions)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,7 +141,7 @@ func copyRun(t *testing.T, src string) string {
 // (read-write) as ns and gw.
 func corrupt(t *testing.T, dir string, stmts ...string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, journalFile))
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: filepath.Join(dir, journalFile)}).String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package invariants
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // "trigger name.text" of every trigger.
 func columns(t *testing.T, path string) []string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: "mode=ro"}).String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func newStack(t *testing.T, seed int64, bugs ...connector.Bug) *stack {
 			s.journal.Close()
 		}
 	})
-	s.journal, err = sql.Open("sqlite", "file:"+filepath.Join(s.dir, journalFile))
+	s.journal, err = sql.Open("sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: filepath.Join(s.dir, journalFile)}).String())
 	if err != nil {
 		t.Fatal(err)
 	}

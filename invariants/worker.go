@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,7 +168,7 @@ func newWorker(dir string) (*worker, error) {
 			if err != nil {
 				return nil, fmt.Errorf("invariants: %w", err)
 			}
-			x.uri, x.ro = "file:"+p, ro
+			x.uri, x.ro = (&url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(p)}).String(), ro
 			continue
 		}
 		var b [8]byte

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,7 +256,8 @@ func openBooks(ctx context.Context, path string, world *fixtures.World, now time
 			}
 		}
 	}
-	dsn := "file:" + b.path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	dsn := (&url.URL{Scheme: "file", OmitHost: true, Path: b.path,
+		RawQuery: "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"}).String()
 	b.dsn = dsn
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -53,8 +54,8 @@ func openIdempotency(ctx context.Context) (*idempotency, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idempotency store: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "idempotency.db")+
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: filepath.Join(dir, "idempotency.db"),
+		RawQuery: "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)"}).String())
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("idempotency store: %w", err)

@@ -454,7 +454,7 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "temp_store(memory)")
 		q.Set("_txlock", "immediate")
 	}
-	return "file:" + path + "?" + q.Encode()
+	return (&url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: q.Encode()}).String()
 }
 
 // openBooks creates fresh books at path ("" = a temporary file). An existing file at
@@ -610,7 +610,7 @@ func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // VACUUM INTO reads one snapshot of the WAL database and writes a compact copy; it
 // runs on its own connection, so writers go on meanwhile.
 func (b *books) exportTo(ctx context.Context, dst string) error {
-	db, err := sql.Open("sqlite", "file:"+b.path+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: b.path, RawQuery: "_pragma=busy_timeout(10000)"}).String())
 	if err != nil {
 		return fmt.Errorf("netsuite books: export: %w", err)
 	}
