@@ -26,8 +26,9 @@ import (
 // worker builds some helpers while the session works on others, so a check uses two
 // cores. It opens the same files and writes its tables into databases of its own, one
 // per stage: work1 gets pos_origin, work2 the books' sums when the books do not keep
-// them, work3 the gateway intents, work4 what else reads only pos_origin (duplicates,
-// NetSuite's income per store-day). Last it reads the sync latency samples. Each stage
+// them, work3 the gateway intents, work4 what reads only those and the files
+// (duplicates, NetSuite's income and the gateway's card money per store-day, the
+// one-customer-per-identity violations). Last it reads the sync latency samples. Each stage
 // is signalled when done, and only then does the session attach its database: a
 // database being written locks every reader out (even one only reading its schema to
 // resolve a name), so the session must never see one the worker is still writing.
