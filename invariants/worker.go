@@ -216,7 +216,7 @@ func (w *worker) startProcess(ctx context.Context, process func(context.Context)
 	}
 	cmd := process(ctx)
 	cmd.Stdin = bytes.NewReader(in)
-	var stderr syncBuffer
+	var stderr bytes.Buffer // read only after cmd.Wait, which waits for its copy to end
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -264,24 +264,6 @@ func (w *worker) startProcess(ctx context.Context, process func(context.Context)
 		log.Debug("invariants: worker process started", "pid", cmd.Process.Pid, "dir", w.tmp)
 	}
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's writes and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // The sync samples travel from a worker process in a file: a count, then per sample
