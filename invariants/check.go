@@ -171,7 +171,7 @@ func runRule(ctx context.Context, s *session, r rule, skipped bool, opts Options
 		if err := s.ready(ctx, r.stage); err != nil {
 			return res, false, err
 		}
-	} else if err := s.exec(ctx, ruleStmts(s, r)...); err != nil {
+	} else if err := s.exec(ctx, ruleStmts(r, s)...); err != nil {
 		return res, false, fmt.Errorf("invariants: %s: %w", r.id, err)
 	}
 	n, err := s.count(ctx, "SELECT COUNT(*) FROM "+table)
@@ -192,10 +192,11 @@ func runRule(ctx context.Context, s *session, r rule, skipped bool, opts Options
 	return res, true, nil
 }
 
-// ruleStmts make a rule's violations table.
-func ruleStmts(s *session, r rule) []string {
+// ruleStmts make a rule's violations table; its extra statements need the session
+// (s nil, as on the worker: none).
+func ruleStmts(r rule, s *session) []string {
 	stmts := append([]string{"CREATE TEMP TABLE " + vtable(r.id) + " (tx_id TEXT, kind TEXT, ref TEXT, exp, act, extra TEXT)"}, r.build...)
-	if r.extra != nil {
+	if r.extra != nil && s != nil {
 		stmts = append(stmts, r.extra(s)...)
 	}
 	return stmts

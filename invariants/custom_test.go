@@ -372,3 +372,13 @@ func TestPathsThatNeedEscaping(t *testing.T) {
 		}
 	}
 }
+
+// TestStagedRulesNeedNoSession: a rule the worker builds cannot have statements that
+// need the session (the worker would leave them out).
+func TestStagedRulesNeedNoSession(t *testing.T) {
+	for _, r := range rules {
+		if r.stage != "" && r.extra != nil {
+			t.Errorf("rule %s: built by the worker's stage %s, yet has extra statements", r.id, r.stage)
+		}
+	}
+}

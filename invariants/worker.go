@@ -452,7 +452,7 @@ func runStage(ctx context.Context, c *sql.Conn, name, schema string, log *slog.L
 		if r.stage != name {
 			continue
 		}
-		for _, q := range inSchema(ruleStmts(nil, rule{id: r.id, build: r.build}), schema) {
+		for _, q := range inSchema(ruleStmts(r, nil), schema) {
 			began := time.Now()
 			if _, err := c.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("invariants: %s: %w\nin: %s", r.id, err, firstLine(q))
